@@ -1,0 +1,7 @@
+"""``python -m snn`` is the ``snn`` console script."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,205 @@
+"""Connectivity rules: which (pre, post) pairs a projection connects.
+
+Each rule turns population sizes and a random generator into COO index arrays
+``(pre, post)``. Rules with randomness draw only from the generator they are given, so
+the same seed gives the same synapses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .errors import NetworkError
+
+
+class Connectivity:
+    """Base class of connectivity rules."""
+
+    rule: ClassVar[str] = ""
+
+    def pairs(
+        self, n_pre: int, n_post: int, same: bool, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(pre, post)`` int64 arrays. ``same``: pre and post are one population."""
+        raise NotImplementedError
+
+    def check(self, where: str, n_pre: int, n_post: int) -> None:
+        """Validate against the population sizes (raise :class:`NetworkError`)."""
+
+    def params(self) -> dict:
+        """Parameters for the file format (without the rule name)."""
+        return {}
+
+
+@dataclass(frozen=True)
+class AllToAll(Connectivity):
+    """Every pre connects to every post (a dense matrix; weights may be ``(n_pre, n_post)``)."""
+
+    allow_self: bool = True
+    rule: ClassVar[str] = "all_to_all"
+
+    def pairs(self, n_pre, n_post, same, rng):
+        pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
+        post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+        return _drop_self(pre, post, same and not self.allow_self)
+
+    def params(self) -> dict:
+        return {"allow_self": self.allow_self}
+
+
+@dataclass(frozen=True)
+class OneToOne(Connectivity):
+    """Pre ``i`` connects to post ``i``; both populations have the same size."""
+
+    rule: ClassVar[str] = "one_to_one"
+
+    def check(self, where, n_pre, n_post):
+        if n_pre != n_post:
+            raise NetworkError(
+                f"{where}: one_to_one needs populations of equal size, got {n_pre} and {n_post}"
+            )
+
+    def pairs(self, n_pre, n_post, same, rng):
+        idx = np.arange(n_pre, dtype=np.int64)
+        return idx, idx.copy()
+
+
+@dataclass(frozen=True)
+class FixedProbability(Connectivity):
+    """Each pair is connected independently with probability ``p``."""
+
+    p: float
+    allow_self: bool = True
+    rule: ClassVar[str] = "fixed_probability"
+
+    def check(self, where, n_pre, n_post):
+        if isinstance(self.p, bool) or not isinstance(self.p, (int, float)) or not 0.0 <= self.p <= 1.0:
+            raise NetworkError(f"{where}: fixed_probability p must be in [0, 1], got {self.p!r}")
+
+    def pairs(self, n_pre, n_post, same, rng):
+        total = n_pre * n_post
+        if self.p == 0.0 or total == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if self.p == 1.0:
+            return AllToAll(self.allow_self).pairs(n_pre, n_post, same, rng)
+        # Bernoulli(p) over the flattened matrix by geometric skips: cost follows the
+        # number of synapses, not n_pre * n_post.
+        chunks = []
+        pos = -1
+        expected = int(total * self.p * 1.1) + 64
+        while True:
+            gaps = rng.geometric(self.p, size=expected)
+            idx = pos + np.cumsum(gaps)
+            pos = int(idx[-1])
+            chunks.append(idx[idx < total])
+            if pos >= total:
+                break
+        flat = np.concatenate(chunks).astype(np.int64)
+        return _drop_self(flat // n_post, flat % n_post, same and not self.allow_self)
+
+    def params(self) -> dict:
+        return {"p": float(self.p), "allow_self": self.allow_self}
+
+
+@dataclass(frozen=True)
+class FixedInDegree(Connectivity):
+    """Each post receives exactly ``k`` distinct pres, chosen at random."""
+
+    k: int
+    allow_self: bool = True
+    rule: ClassVar[str] = "fixed_indegree"
+
+    def check(self, where, n_pre, n_post):
+        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 0:
+            raise NetworkError(f"{where}: fixed_indegree k must be an integer >= 0, got {self.k!r}")
+        if self.k > n_pre:
+            raise NetworkError(
+                f"{where}: fixed_indegree k={self.k} exceeds the {n_pre} neurons of the pre population"
+            )
+
+    def pairs(self, n_pre, n_post, same, rng):
+        k = int(self.k)
+        exclude_self = same and not self.allow_self
+        if exclude_self and k > n_pre - 1:
+            raise NetworkError(
+                f"fixed_indegree k={k} needs {k + 1} neurons when self-connections are excluded"
+            )
+        pool = n_pre - 1 if exclude_self else n_pre
+        pre = np.empty((n_post, k), np.int64)
+        for j in range(n_post):
+            chosen = rng.choice(pool, size=k, replace=False)
+            if exclude_self:
+                chosen[chosen >= j] += 1  # skip j itself
+            pre[j] = np.sort(chosen)
+        post = np.repeat(np.arange(n_post, dtype=np.int64), k)
+        return pre.ravel(), post
+
+    def params(self) -> dict:
+        return {"k": int(self.k), "allow_self": self.allow_self}
+
+
+@dataclass(frozen=True)
+class Sparse(Connectivity):
+    """Explicit synapse list in COO form: ``pre[s] -> post[s]``."""
+
+    pre: np.ndarray
+    post: np.ndarray
+    rule: ClassVar[str] = "sparse"
+
+    def __post_init__(self) -> None:
+        for attr in ("pre", "post"):
+            arr = np.asarray(getattr(self, attr))
+            if arr.size and not np.issubdtype(arr.dtype, np.integer):
+                raise NetworkError(f"sparse connectivity: {attr} must be integers, got {arr.dtype}")
+            object.__setattr__(self, attr, arr.astype(np.int64).ravel())
+
+    @classmethod
+    def from_csr(cls, indptr: np.ndarray, indices: np.ndarray) -> Sparse:
+        """Build from CSR arrays (row = pre, ``indices`` = post)."""
+        indptr = np.asarray(indptr, np.int64)
+        pre = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+        return cls(pre, np.asarray(indices, np.int64))
+
+    def check(self, where, n_pre, n_post):
+        if self.pre.shape != self.post.shape:
+            raise NetworkError(
+                f"{where}: shape mismatch, sparse pre has {self.pre.size} entries, post {self.post.size}"
+            )
+        for arr, n, side in ((self.pre, n_pre, "pre"), (self.post, n_post, "post")):
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                bad = arr[(arr < 0) | (arr >= n)][0]
+                raise NetworkError(f"{where}: {side} index {bad} out of range [0, {n})")
+        if self.pre.size:
+            key = self.pre * n_post + self.post
+            if np.unique(key).size != key.size:
+                raise NetworkError(f"{where}: duplicate (pre, post) pairs in the sparse synapse list")
+
+    def pairs(self, n_pre, n_post, same, rng):
+        return self.pre.copy(), self.post.copy()
+
+    def params(self) -> dict:
+        return {"pre": self.pre, "post": self.post}
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sparse)
+            and np.array_equal(self.pre, other.pre)
+            and np.array_equal(self.post, other.post)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+RULES: dict[str, type[Connectivity]] = {
+    cls.rule: cls for cls in (AllToAll, OneToOne, FixedProbability, FixedInDegree, Sparse)
+}
+
+
+def _drop_self(pre: np.ndarray, post: np.ndarray, drop: bool) -> tuple[np.ndarray, np.ndarray]:
+    if not drop:
+        return pre, post
+    keep = pre != post
+    return pre[keep], post[keep]
