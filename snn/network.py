@@ -20,7 +20,7 @@ from .errors import NetworkError
 from .plasticity import STDPRule
 from .populations import LIFGroup, PoissonSource, Population, SpikeSource, check_name
 from .recording import Recordings, StateProbe, WeightProbe
-from .values import Value, check_value
+from .values import Normal, Uniform, Value, check_value
 
 # The largest synaptic delay, in timesteps, that any executor accepts.
 MAX_DELAY_STEPS = 4096
@@ -185,14 +185,17 @@ class Network:
     @staticmethod
     def _check_sign(where: str, proj: Projection) -> None:
         w = proj.weight
-        lo, hi = (w.low, w.high) if hasattr(w, "low") else (None, None)
-        if lo is None:
-            arr = np.atleast_1d(np.asarray(w if not hasattr(w, "mean") else w.mean, float))
-            lo, hi = (arr.min(), arr.max()) if arr.size else (0.0, 0.0)
-            if hasattr(w, "std") and w.std > 0:
+        if isinstance(w, Normal):
+            if w.std > 0:
                 raise NetworkError(
                     f"{where}: a normal weight distribution can change sign; use Uniform bounds"
                 )
+            lo = hi = w.mean
+        elif isinstance(w, Uniform):
+            lo, hi = w.low, w.high
+        else:
+            arr = np.atleast_1d(np.asarray(w, np.float64))
+            lo, hi = (arr.min(), arr.max()) if arr.size else (0.0, 0.0)
         if proj.target == "exc" and lo < 0:
             raise NetworkError(
                 f"{where}: excitatory weights must be >= 0 mV (found {lo:g}); use target='inh' for negative weights"
