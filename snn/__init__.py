@@ -1,0 +1,30 @@
+"""snn: describe a LIF network once; simulate it, and run it bit-exactly on an FPGA core."""
+
+from .connectivity import AllToAll, FixedInDegree, FixedProbability, OneToOne, Sparse
+from .errors import FitError, NetworkError
+from .network import Network, Projection
+from .plasticity import PairSTDP, WindowSTDP
+from .populations import LIFGroup, PoissonSource, SpikeSource
+from .values import Normal, Uniform
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AllToAll",
+    "FitError",
+    "FixedInDegree",
+    "FixedProbability",
+    "LIFGroup",
+    "Network",
+    "NetworkError",
+    "Normal",
+    "OneToOne",
+    "PairSTDP",
+    "PoissonSource",
+    "Projection",
+    "Sparse",
+    "SpikeSource",
+    "Uniform",
+    "WindowSTDP",
+    "__version__",
+]
