@@ -1,0 +1,1 @@
+"""Benchmarks run side by side with peer simulators (``snn bench ...``)."""

@@ -1,0 +1,100 @@
+"""``snn bench cuba``: our simulator and the peers on the CUBA network, side by side."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import NetworkError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``snn bench``."""
+    bench = sub.add_parser("bench", help="benchmarks side by side with peer simulators")
+    kinds = bench.add_subparsers(dest="bench_kind", metavar="BENCHMARK", required=True)
+    cuba = kinds.add_parser("cuba", help="CUBA (Brette et al. 2007) at several sizes vs Brian2 / NEST")
+    cuba.add_argument("--sizes", default="4000,16000,64000,256000", help="comma-separated neuron counts")
+    cuba.add_argument("--seconds", type=float, default=1.0, help="simulated seconds (default 1)")
+    cuba.add_argument("--threads", default="1,2", help="comma-separated thread counts for ours")
+    cuba.add_argument("--mode", choices=["float", "fixed"], default="float")
+    cuba.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    cuba.add_argument("--peers", default="brian2,nest", help="comma-separated: brian2, nest, or none")
+    cuba.add_argument("--peers-venv", type=Path, default=Path(".peers-venv"), help="venv with the peers")
+    cuba.add_argument("--peers-dir", type=Path, default=None, help="folder of the peer scripts")
+    cuba.add_argument("--timeout", type=float, default=1800.0, help="seconds per process")
+    cuba.add_argument("--json", type=Path, default=None, help="also write all measurements here")
+    cuba.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    cuba.set_defaults(func=run)
+
+
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise NetworkError(f"--{what} must be comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise NetworkError(f"--{what} needs integers >= 1, got {text!r}")
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark and print the table."""
+    from ..bench.cuba import PEER_SCRIPTS, find_peers_dir, markdown, run_cuba, table
+
+    sizes = _ints(args.sizes, "sizes")
+    threads = _ints(args.threads, "threads")
+    peers = [p for p in args.peers.split(",") if p and p != "none"]
+    unknown = [p for p in peers if p not in PEER_SCRIPTS]
+    if unknown:
+        raise NetworkError(f"unknown peer {unknown[0]!r}; choose from {', '.join(PEER_SCRIPTS)}")
+    peers_python = args.peers_venv / "bin" / "python"
+    peers_dir = args.peers_dir or find_peers_dir(Path.cwd())
+    if peers and not peers_python.exists():
+        print(
+            f"note: no peers venv at {args.peers_venv}; set it up with "
+            "`bash ../shared/bench/peers/setup.sh .peers-venv` (peers skipped)",
+            file=sys.stderr,
+        )
+        peers_python = None
+    rows = run_cuba(
+        sizes,
+        args.seconds,
+        threads,
+        peers,
+        peers_python,
+        peers_dir,
+        mode=args.mode,
+        dtype=args.dtype,
+        timeout=args.timeout,
+        report=lambda line: print(line, file=sys.stderr),
+    )
+    header, cells = table(rows, args.seconds)
+    if args.markdown:
+        print(markdown(header, cells))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"CUBA, {args.seconds:g} s simulated, dt 0.1 ms (wall seconds per simulated second)")
+        for h in header:
+            t.add_column(h, justify="right")
+        for c in cells:
+            t.add_row(*c)
+        Console().print(t)
+    for row in rows:
+        for err in row.errors:
+            print(f"N={row.n}: {err}", file=sys.stderr)
+    if args.json:
+        data = [
+            {
+                "N": r.n,
+                "ours": {k: {**m.data, "peak_mb": m.peak_mb} for k, m in r.ours.items()},
+                "peers": {k: {**m.data, "peak_mb": m.peak_mb} for k, m in r.peers.items()},
+                "errors": r.errors,
+            }
+            for r in rows
+        ]
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
+    return 1 if any(r.errors for r in rows) else 0
