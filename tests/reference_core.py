@@ -132,7 +132,10 @@ class ReferenceCore:
                 counts["frozen"] += 1
             else:
                 v = self.v[j]
-                dv = rnd((self.v_inf[j] - v) * self.k_m[j] + self.i_e[j] * self.p_e[j] + self.i_i[j] * self.p_i[j], C)
+                dv = rnd(
+                    (self.v_inf[j] - v) * self.k_m[j] + self.i_e[j] * self.p_e[j] + self.i_i[j] * self.p_i[j],
+                    C,
+                )
                 raw = v + dv
                 self.v[j] = sat(raw, self.Bv)
                 if self.v[j] != raw:
@@ -148,9 +151,11 @@ class ReferenceCore:
                     counts["spikes_with_hold"] += 1
 
         # 3. Inputs: neuron spikes, then sources (global index n + s)
-        sources = [n + s for s in self.input_ids[self.input_ptr[t] : self.input_ptr[t + 1]]] if t + 1 < len(
-            self.input_ptr
-        ) else []
+        sources = (
+            [n + s for s in self.input_ids[self.input_ptr[t] : self.input_ptr[t + 1]]]
+            if t + 1 < len(self.input_ptr)
+            else []
+        )
         pre_spikes = spikes + sources
 
         # 4. Propagation (weights read before plasticity)
