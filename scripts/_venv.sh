@@ -9,10 +9,18 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv || {
-        echo "error: could not create .venv; on Debian install python3-venv (apt-get install python3-venv)" >&2
-        exit 1
-    }
+    if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+        # Debian ships venv's ensurepip in a separate package
+        rm -rf .venv
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "installing python3-venv (apt-get install python3-venv)"
+            apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            "$PYTHON" -m venv .venv
+        else
+            echo "error: could not create .venv; install python3-venv (sudo apt-get install python3-venv)" >&2
+            exit 1
+        fi
+    fi
 fi
 install_requirements() {
     .venv/bin/python -m pip install -q --disable-pip-version-check -r "$1"
