@@ -1,10 +1,13 @@
 """snn: describe a LIF network once; simulate it, and run it bit-exactly on an FPGA core."""
 
 from .connectivity import AllToAll, FixedInDegree, FixedProbability, OneToOne, Sparse
+from .core_spec import CoreSpec
 from .errors import FitError, NetworkError
 from .network import Network, Projection
 from .plasticity import PairSTDP, WindowSTDP
 from .populations import LIFGroup, PoissonSource, SpikeSource
+from .quantize import quantize
+from .sim import Results, Simulator, simulate
 from .values import Normal, Uniform
 
 __version__ = "0.1.0"
@@ -26,5 +29,10 @@ __all__ = [
     "SpikeSource",
     "Uniform",
     "WindowSTDP",
+    "CoreSpec",
+    "Results",
+    "Simulator",
+    "quantize",
+    "simulate",
     "__version__",
 ]

@@ -1,0 +1,10 @@
+"""The CPU simulator: numba event-driven kernels in float and hardware-exact fixed mode.
+
+``snn.simulate(network, mode="float" | "fixed")`` runs a network and returns
+:class:`Results`; :class:`Simulator` gives step-wise control and access to the state.
+"""
+
+from .results import Results, SpikeTrains
+from .simulator import Simulator, simulate
+
+__all__ = ["Results", "Simulator", "SpikeTrains", "simulate"]

@@ -1,0 +1,163 @@
+"""The hardware-exact kernel: docs/core-arithmetic.md to the bit, in int64.
+
+Same structure and phase order as kernels_float.py; every rounding goes through the
+helpers of :mod:`snn.sim.intmath`. Weights are int32 weight LSBs; accumulators are
+int64 (exact: the core's acc_bits never saturate, and neither do these).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .intmath import rnd, sat, trunc
+from .kernels_common import add_inputs, propagate, record_spikes, sample_state
+from .layout import (
+    A_MINUS,
+    A_PLUS,
+    BUMP_POST,
+    BUMP_PRE,
+    D_POST,
+    D_PRE,
+    KIND,
+    NEAREST,
+    PAIR_MULT,
+    W_MAX,
+    W_MIN,
+    WINDOW,
+)
+
+# columns of the per-segment parameter table (int64)
+V_INF, V_THRESH, V_RESET, REF, K_M, A_E, A_I, P_E, P_I = range(9)
+N_PARAM_COLS = 9
+# entries of the constants vector
+C_BITS, V_LO, V_HI, I_LO, I_HI, W_SHIFT, STDP_SHIFT, TRACE_MAX = range(8)
+N_CONSTS = 8
+
+
+@njit(cache=True)
+def update_neurons(slot_base, seg_ptr, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, spikes):
+    """Phases 1-2: delivery (``i = sat(i + (acc << s))``), integration, threshold, refractoriness."""
+    c, s_w = consts[C_BITS], consts[W_SHIFT]
+    v_lo, v_hi, i_lo, i_hi = consts[V_LO], consts[V_HI], consts[I_LO], consts[I_HI]
+    n_spk = 0
+    for s in range(seg_ptr.size - 1):
+        v_inf, v_th, v_reset, r_steps = (
+            seg_par[s, V_INF],
+            seg_par[s, V_THRESH],
+            seg_par[s, V_RESET],
+            seg_par[s, REF],
+        )
+        k_m, a_e, a_i, p_e, p_i = (
+            seg_par[s, K_M],
+            seg_par[s, A_E],
+            seg_par[s, A_I],
+            seg_par[s, P_E],
+            seg_par[s, P_I],
+        )
+        for j in range(seg_ptr[s], seg_ptr[s + 1]):
+            ie = sat(i_e[j] + (acc_e[slot_base + j] << s_w), i_lo, i_hi)
+            ii = sat(i_i[j] + (acc_i[slot_base + j] << s_w), i_lo, i_hi)
+            acc_e[slot_base + j] = 0
+            acc_i[slot_base + j] = 0
+            r = ref[j]
+            if r > 0:
+                r -= 1
+            vj = v[j]
+            if r == 0:  # not frozen
+                vj = sat(vj + rnd((v_inf - vj) * k_m + ie * p_e + ii * p_i, c), v_lo, v_hi)
+                if vj >= v_th:
+                    vj = v_reset
+                    r = r_steps
+                    spikes[n_spk] = j
+                    n_spk += 1
+            v[j] = vj
+            ref[j] = r
+            i_e[j] = trunc(ie * a_e, c)
+            i_i[j] = trunc(ii * a_i, c)
+    return n_spk
+
+
+@njit(cache=True)
+def plasticity(spikes, n_spk, n_spk_neurons, rules, consts, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
+               post_ptr, post_pos, post_pre, post_rule):  # fmt: skip
+    """Phase 5 a-d in integers: decay, depression, potentiation, bump (traces saturate at trace_max)."""
+    c, shift, t_max = consts[C_BITS], consts[STDP_SHIFT], consts[TRACE_MAX]
+    n_rules = x.shape[0]
+    for r in range(n_rules):
+        if rules[r, KIND] == WINDOW:
+            for k in range(x.shape[1]):
+                x[r, k] = max(x[r, k] - 1, 0)
+            for j in range(y.shape[1]):
+                y[r, j] = max(y[r, j] - 1, 0)
+        else:  # traces are unsigned: trunc is a plain shift
+            d_pre, d_post = rules[r, D_PRE], rules[r, D_POST]
+            for k in range(x.shape[1]):
+                x[r, k] = trunc(x[r, k] * d_pre, c)
+            for j in range(y.shape[1]):
+                y[r, j] = trunc(y[r, j] * d_post, c)
+    for s in range(n_spk):  # depression
+        k = spikes[s]
+        for q in range(pre_ptr[k], pre_ptr[k + 1]):
+            pos, r = pre_pos[q], pre_rule[q]
+            yv = y[r, post[pos]]
+            w, w_min, kind = weight[pos], rules[r, W_MIN], rules[r, KIND]
+            if kind == WINDOW:
+                if yv > 0:
+                    weight[pos] = max(w - rules[r, A_MINUS], w_min)
+            elif kind == PAIR_MULT:
+                weight[pos] = max(w - rnd(rules[r, A_MINUS] * yv * (w - w_min), shift), w_min)
+            else:
+                weight[pos] = max(w - rnd(rules[r, A_MINUS] * yv, shift), w_min)
+    for s in range(n_spk_neurons):  # potentiation
+        j = spikes[s]
+        for q in range(post_ptr[j], post_ptr[j + 1]):
+            pos, r = post_pos[q], post_rule[q]
+            xv = x[r, post_pre[q]]
+            w, w_max, kind = weight[pos], rules[r, W_MAX], rules[r, KIND]
+            if kind == WINDOW:
+                if xv > 0:
+                    weight[pos] = min(w + rules[r, A_PLUS], w_max)
+            elif kind == PAIR_MULT:
+                weight[pos] = min(w + rnd(rules[r, A_PLUS] * xv * (w_max - w), shift), w_max)
+            else:
+                weight[pos] = min(w + rnd(rules[r, A_PLUS] * xv, shift), w_max)
+    for r in range(n_rules):  # bump
+        nearest = rules[r, NEAREST] != 0
+        b_pre, b_post = rules[r, BUMP_PRE], rules[r, BUMP_POST]
+        for s in range(n_spk):
+            k = spikes[s]
+            x[r, k] = b_pre if nearest else min(x[r, k] + b_pre, t_max)
+            if s < n_spk_neurons:
+                y[r, k] = b_post if nearest else min(y[r, k] + b_post, t_max)
+
+
+@njit(cache=True)
+def run_chunk(
+    n0, m,
+    seg_ptr, seg_par, consts, v, i_e, i_i, ref,
+    input_ptr, input_ids,
+    ptr, split, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+    rules, x, y, pre_ptr, pre_pos, pre_rule, post_ptr, post_pos, post_pre, post_rule,
+    spikes, rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
+    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
+):  # fmt: skip
+    """Advance steps ``n0 .. n0+m-1`` (see kernels_float.run_chunk); returns ``(done, count, events)``."""
+    n_neurons = v.size
+    has_stdp = x.shape[0] > 0
+    events = 0
+    for n in range(n0, n0 + m):
+        if count + n_rec > out_steps.size:
+            return n - n0, count, events
+        n_spk_neurons = update_neurons((n % ring) * n_neurons, seg_ptr, seg_par, consts, v, i_e, i_i, ref,
+                                       acc_e, acc_i, spikes)  # fmt: skip
+        n_spk = add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk_neurons)
+        events += propagate(n, spikes, n_spk, ptr, split, post, weight, delay, uniform_delay, ring, n_neurons,
+                            acc_e, acc_i)  # fmt: skip
+        if has_stdp:
+            plasticity(spikes, n_spk, n_spk_neurons, rules, consts, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
+                       post_ptr, post_pos, post_pre, post_rule)  # fmt: skip
+        count = record_spikes(n, n0, spikes, n_spk, n_spk_neurons, rec_mask, out_steps, out_ids, count, pop_of,
+                              pop_counts)  # fmt: skip
+        sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
+                     out_ii)  # fmt: skip
+    return m, count, events

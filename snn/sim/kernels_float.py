@@ -1,0 +1,158 @@
+"""The float kernel: exact integration in float64 or float32 (docs/core-arithmetic.md, "Float mode").
+
+One call of :func:`run_chunk` advances ``m`` timesteps entirely in compiled code, in the
+phase order of the document: delivery and neuron update (fused, one pass over the
+neurons), inputs, propagation (reading weights before plasticity), STDP, monitors.
+Everything stays in the state dtype (float32 state, weights and coefficients in float32
+mode), so the compiler keeps float32 arithmetic.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .kernels_common import add_inputs, propagate, record_spikes, sample_state
+from .layout import (
+    A_MINUS,
+    A_PLUS,
+    BUMP_POST,
+    BUMP_PRE,
+    D_POST,
+    D_PRE,
+    KIND,
+    NEAREST,
+    PAIR_MULT,
+    W_MAX,
+    W_MIN,
+    WINDOW,
+)
+
+# columns of the per-segment parameter table
+V_INF, V_THRESH, V_RESET, E_M, A_E, A_I, P_E, P_I = range(8)
+N_PARAM_COLS = 8
+
+# traces below this are flushed to 0: denormals slow float arithmetic down by 100x, and
+# a weight change of a * 1e-30 is below the resolution of any weight
+_TINY = 1e-30
+
+
+@njit(cache=True)
+def update_neurons(slot_base, seg_ptr, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, spikes):
+    """Phases 1-2: deliver the due accumulators, integrate exactly, threshold. Returns the spike count."""
+    n_spk = 0
+    for s in range(seg_ptr.size - 1):
+        v_inf, v_th, v_reset = seg_par[s, V_INF], seg_par[s, V_THRESH], seg_par[s, V_RESET]
+        e_m, a_e, a_i = seg_par[s, E_M], seg_par[s, A_E], seg_par[s, A_I]
+        p_e, p_i = seg_par[s, P_E], seg_par[s, P_I]
+        r_steps = seg_ref[s]
+        for j in range(seg_ptr[s], seg_ptr[s + 1]):
+            ie = i_e[j] + acc_e[slot_base + j]
+            ii = i_i[j] + acc_i[slot_base + j]
+            acc_e[slot_base + j] = 0
+            acc_i[slot_base + j] = 0
+            r = ref[j]
+            if r > 0:
+                r -= 1
+            vj = v[j]
+            if r == 0:
+                vj = v_inf + (vj - v_inf) * e_m + p_e * ie + p_i * ii
+                if vj >= v_th:
+                    vj = v_reset
+                    r = r_steps
+                    spikes[n_spk] = j
+                    n_spk += 1
+            v[j] = vj
+            ref[j] = r
+            i_e[j] = ie * a_e
+            i_i[j] = ii * a_i
+    return n_spk
+
+
+@njit(cache=True)
+def plasticity(spikes, n_spk, n_spk_neurons, rules, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
+               post_ptr, post_pos, post_pre, post_rule):  # fmt: skip
+    """Phase 5: decay traces, depress on pre spikes, potentiate on post spikes, bump traces."""
+    n_rules = x.shape[0]
+    for r in range(n_rules):
+        if int(rules[r, KIND]) == WINDOW:
+            for k in range(x.shape[1]):
+                x[r, k] = max(x[r, k] - 1, 0)
+            for j in range(y.shape[1]):
+                y[r, j] = max(y[r, j] - 1, 0)
+        else:
+            d_pre, d_post = rules[r, D_PRE], rules[r, D_POST]
+            for k in range(x.shape[1]):
+                xv = x[r, k] * d_pre
+                x[r, k] = xv if xv > _TINY else 0
+            for j in range(y.shape[1]):
+                yv = y[r, j] * d_post
+                y[r, j] = yv if yv > _TINY else 0
+    for s in range(n_spk):  # depression: outgoing plastic synapses of each pre spike
+        k = spikes[s]
+        for q in range(pre_ptr[k], pre_ptr[k + 1]):
+            pos, r = pre_pos[q], pre_rule[q]
+            yv = y[r, post[pos]]
+            w, w_min, kind = weight[pos], rules[r, W_MIN], int(rules[r, KIND])
+            if kind == WINDOW:
+                if yv > 0:
+                    weight[pos] = max(w - rules[r, A_MINUS], w_min)
+            elif kind == PAIR_MULT:
+                weight[pos] = max(w - rules[r, A_MINUS] * yv * (w - w_min), w_min)
+            else:
+                weight[pos] = max(w - rules[r, A_MINUS] * yv, w_min)
+    for s in range(n_spk_neurons):  # potentiation: incoming plastic synapses of each post spike
+        j = spikes[s]
+        for q in range(post_ptr[j], post_ptr[j + 1]):
+            pos, r = post_pos[q], post_rule[q]
+            xv = x[r, post_pre[q]]
+            w, w_max, kind = weight[pos], rules[r, W_MAX], int(rules[r, KIND])
+            if kind == WINDOW:
+                if xv > 0:
+                    weight[pos] = min(w + rules[r, A_PLUS], w_max)
+            elif kind == PAIR_MULT:
+                weight[pos] = min(w + rules[r, A_PLUS] * xv * (w_max - w), w_max)
+            else:
+                weight[pos] = min(w + rules[r, A_PLUS] * xv, w_max)
+    for r in range(n_rules):  # bump: +1 (all pairs) or set (nearest, window)
+        nearest = rules[r, NEAREST] != 0
+        b_pre, b_post = rules[r, BUMP_PRE], rules[r, BUMP_POST]
+        for s in range(n_spk):
+            k = spikes[s]
+            x[r, k] = b_pre if nearest else x[r, k] + b_pre
+            if s < n_spk_neurons:
+                y[r, k] = b_post if nearest else y[r, k] + b_post
+
+
+@njit(cache=True)
+def run_chunk(
+    n0, m,
+    seg_ptr, seg_par, seg_ref, v, i_e, i_i, ref,
+    input_ptr, input_ids,
+    ptr, split, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+    rules, x, y, pre_ptr, pre_pos, pre_rule, post_ptr, post_pos, post_pre, post_rule,
+    spikes, rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
+    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
+):  # fmt: skip
+    """Advance steps ``n0 .. n0+m-1``; stop early when the spike buffer might overflow.
+
+    Returns ``(steps_done, spike_count, events)``.
+    """
+    n_neurons = v.size
+    has_stdp = x.shape[0] > 0
+    events = 0
+    for n in range(n0, n0 + m):
+        if count + n_rec > out_steps.size:
+            return n - n0, count, events
+        n_spk_neurons = update_neurons((n % ring) * n_neurons, seg_ptr, seg_par, seg_ref, v, i_e, i_i, ref,
+                                       acc_e, acc_i, spikes)  # fmt: skip
+        n_spk = add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk_neurons)
+        events += propagate(n, spikes, n_spk, ptr, split, post, weight, delay, uniform_delay, ring, n_neurons,
+                            acc_e, acc_i)  # fmt: skip
+        if has_stdp:
+            plasticity(spikes, n_spk, n_spk_neurons, rules, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
+                       post_ptr, post_pos, post_pre, post_rule)  # fmt: skip
+        count = record_spikes(n, n0, spikes, n_spk, n_spk_neurons, rec_mask, out_steps, out_ids, count, pop_of,
+                              pop_counts)  # fmt: skip
+        sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
+                     out_ii)  # fmt: skip
+    return m, count, events

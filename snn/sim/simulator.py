@@ -1,0 +1,282 @@
+"""The :class:`Simulator`: prepares arrays, drives the numba kernels in chunks, collects results.
+
+The time loop runs in compiled code (``kernels_float.run_chunk`` / ``kernels_fixed.run_chunk``);
+Python only calls it once per chunk of steps (about 0.2 s of work), to update the progress
+bar, grow the spike buffer and take weight snapshots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..build import BuiltNetwork
+from ..core_spec import CoreSpec
+from ..errors import NetworkError
+from ..network import Network
+from ..quantize import QuantizedNetwork, propagators, quantize
+from . import kernels_fixed, kernels_float
+from .layout import fixed_rule_table, float_rule_table, segments, synapse_layout
+from .monitors import Monitors
+from .progress import RunProgress
+from .results import Results, SpikeTrains
+
+_CHUNK_SECONDS = 0.2  # target wall time of one kernel call
+_DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+class Simulator:
+    """Event-driven simulation of a :class:`snn.Network` on the CPU (numba).
+
+    ``mode="float"``: exact integration in ``dtype`` (float64, or float32 for speed).
+    ``mode="fixed"``: the core's integer arithmetic (docs/core-arithmetic.md), bit for bit;
+    ``quantized`` defaults to ``snn.quantize(network, spec or CoreSpec(), require_fit=False)``.
+
+    The network is built (and Poisson inputs drawn) from its seed when the simulator is
+    created, so the same network and seed give identical results on every run, in both
+    modes, for any chunking of ``run`` calls. ``spike_populations`` overrides which
+    populations' spikes are recorded (default: ``network.recordings.spikes``).
+    ``threads`` is accepted for API stability; the kernels currently run on one thread.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        mode: str = "float",
+        *,
+        dtype: str = "float64",
+        spec: CoreSpec | None = None,
+        quantized: QuantizedNetwork | None = None,
+        threads: int = 1,
+        progress: bool | None = None,
+        spike_populations: Sequence[str] | None = None,
+    ) -> None:
+        if mode not in ("float", "fixed"):
+            raise NetworkError(f"simulator: mode must be 'float' or 'fixed', got {mode!r}")
+        if dtype not in _DTYPES:
+            raise NetworkError(f"simulator: dtype must be 'float64' or 'float32', got {dtype!r}")
+        if mode == "fixed" and dtype != "float64":
+            raise NetworkError("simulator: dtype applies to float mode only; fixed mode is int64")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise NetworkError(f"simulator: threads must be an integer >= 1, got {threads!r}")
+        built: BuiltNetwork = quantized.built if quantized is not None else network.build()
+        if mode == "fixed" and quantized is None:
+            quantized = quantize(built, spec or CoreSpec(), require_fit=False)
+        self.network = network
+        self.mode = mode
+        self.dtype = dtype
+        self.threads = threads
+        self.progress = progress
+        self.built = built
+        self.quantized = quantized if mode == "fixed" else None
+        self.syn = synapse_layout(built)
+        n, n_pre = built.n_neurons, built.n_neurons + built.n_sources
+        n_rules = len(built.rules)
+        if mode == "float":
+            self._prepare_float(_DTYPES[dtype])
+        else:
+            self._prepare_fixed(quantized)
+        sdt = self._state_dtype
+        self.i_e = np.zeros(n, sdt)
+        self.i_i = np.zeros(n, sdt)
+        self.ref = np.zeros(n, np.int64)
+        self.acc_e = np.zeros(self.syn.ring * n, sdt)
+        self.acc_i = np.zeros(self.syn.ring * n, sdt)
+        self.x = np.zeros((n_rules, n_pre), sdt)
+        self.y = np.zeros((n_rules, n), sdt)
+        self._spikes = np.zeros(max(n_pre, 1), np.int64)
+        spike_pops = network.recordings.spikes if spike_populations is None else spike_populations
+        self.monitors = Monitors(built, network.recordings, spike_pops, sdt)
+        inv = np.empty_like(self.syn.order)
+        inv[self.syn.order] = np.arange(inv.size)
+        self._weight_probes = {wp.projection: wp.every for wp in network.recordings.weights}
+        self._proj_layout_pos = {name: inv[built.proj_positions[name]] for name in self._weight_probes}
+        self._snapshots: dict[str, list[np.ndarray]] = {name: [] for name in self._weight_probes}
+        self._snapshot_steps: dict[str, list[int]] = {name: [] for name in self._weight_probes}
+        self.step = 0
+        self.compile_s: float | None = None
+        self.run_s = 0.0
+        self.n_events = 0
+        self._chunk = 64
+        self._snapshot(periodic_only=True)
+
+    # -- preparation -------------------------------------------------------------------------
+    def _prepare_float(self, dt_) -> None:
+        b = self.built
+        p = b.params
+        prop = propagators(b.dt, p["tau_m"], p["tau_syn_e"], p["tau_syn_i"])
+        table = np.stack(
+            [p["v_rest"] + p["i_bias"], p["v_thresh"], p["v_reset"], 1.0 - prop["k_m"],
+             prop["a_e"], prop["a_i"], prop["p_e"], prop["p_i"]], axis=1,
+        ).reshape(b.n_neurons, kernels_float.N_PARAM_COLS)  # fmt: skip
+        ref_steps = np.floor(p["t_ref"] / b.dt + 0.5).astype(np.int64)  # round half up, as quantize
+        self._seg_ptr, first = segments(np.column_stack([table, ref_steps]))
+        self._seg_par = np.ascontiguousarray(table[first], dtype=dt_)
+        self._aux = ref_steps[first]
+        self._state_dtype = dt_
+        self.v = p["v_init"].astype(dt_)
+        self.weight = self.syn.to_layout(b.syn_weight, dt_)
+        self._rules = float_rule_table(b, dt_)
+        self._kernel = kernels_float.run_chunk
+
+    def _prepare_fixed(self, q: QuantizedNetwork) -> None:
+        s = q.spec
+        table = (
+            np.stack([q.v_inf, q.v_thresh, q.v_reset, q.ref_steps, q.k_m, q.a_e, q.a_i, q.p_e, q.p_i], axis=1)
+            .reshape(self.built.n_neurons, kernels_fixed.N_PARAM_COLS)
+            .astype(np.int64)
+        )
+        self._seg_ptr, first = segments(table)
+        self._seg_par = np.ascontiguousarray(table[first])
+        consts = np.zeros(kernels_fixed.N_CONSTS, np.int64)
+        consts[kernels_fixed.C_BITS] = s.coef_bits
+        consts[kernels_fixed.V_LO], consts[kernels_fixed.V_HI] = s.v_range
+        consts[kernels_fixed.I_LO], consts[kernels_fixed.I_HI] = s.i_range
+        consts[kernels_fixed.W_SHIFT] = q.weight_shift
+        consts[kernels_fixed.STDP_SHIFT] = s.stdp_frac_bits + s.trace_frac_bits
+        consts[kernels_fixed.TRACE_MAX] = s.trace_max
+        self._aux = consts
+        self._state_dtype = np.int64
+        self.v = q.v_init.astype(np.int64)
+        self.weight = self.syn.to_layout(q.weight, np.int32)
+        self._rules = fixed_rule_table(q.rules)
+        self._kernel = kernels_fixed.run_chunk
+
+    # -- running -----------------------------------------------------------------------------
+    def _args(self, n0: int, m: int) -> tuple:
+        b, syn = self.built, self.syn
+        return (
+            n0, m, self._seg_ptr, self._seg_par, self._aux, self.v, self.i_e, self.i_i, self.ref,
+            b.input_ptr, b.input_ids,
+            syn.ptr, syn.split, syn.post, self.weight, syn.delay, syn.uniform_delay, syn.ring, self.acc_e, self.acc_i,
+            self._rules, self.x, self.y, syn.pre_ptr, syn.pre_pos, syn.pre_rule,
+            syn.post_ptr, syn.post_pos, syn.post_pre, syn.post_rule,
+            self._spikes, *self.monitors.chunk_args(n0, m),
+        )  # fmt: skip
+
+    def _compile(self) -> None:
+        """Compile (or load from numba's cache) with a zero-step call; its time is ``compile_s``."""
+        t0 = time.perf_counter()
+        self._kernel(*self._args(self.step, 0))
+        self.compile_s = time.perf_counter() - t0
+
+    def run(self, n_steps: int) -> None:
+        """Advance ``n_steps`` timesteps (continues where the previous call stopped).
+
+        Inputs exist for the network's ``duration``; steps beyond it get no input spikes.
+        """
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+            raise NetworkError(f"simulator: n_steps must be an integer >= 0, got {n_steps!r}")
+        if self.compile_s is None:
+            self._compile()
+        target = self.step + int(n_steps)
+        bar = RunProgress(int(n_steps), self.progress)
+        start = self.step
+        try:
+            while self.step < target:
+                m = min(self._chunk, target - self.step)
+                for every in self._weight_probes.values():
+                    if every > 0:
+                        m = min(m, every - self.step % every)
+                n0 = self.step
+                t0 = time.perf_counter()
+                done, count, events = self._kernel(*self._args(n0, m))
+                elapsed = time.perf_counter() - t0
+                self.monitors.collect(n0, done, count)
+                self.step += done
+                self.run_s += elapsed
+                self.n_events += events
+                self._snapshot(periodic_only=True)
+                if done == m and m == self._chunk:  # aim each call at about _CHUNK_SECONDS
+                    scale = _CHUNK_SECONDS / max(elapsed, 1e-6)
+                    self._chunk = int(min(max(m * min(scale, 4.0), 1), 1 << 20))
+                bar.update(self.step - start)
+        finally:
+            bar.close()
+
+    def _snapshot(self, periodic_only: bool) -> None:
+        for name, every in self._weight_probes.items():
+            steps = self._snapshot_steps[name]
+            due = (every > 0 and self.step % every == 0) if periodic_only else True
+            if due and (not steps or steps[-1] != self.step):
+                self._snapshots[name].append(self.weight[self._proj_layout_pos[name]].copy())
+                steps.append(self.step)
+
+    # -- inspection --------------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of the state: ``v``, ``i_e``, ``i_i``, ``ref``, traces ``x``/``y``, ``weight`` (CSR order).
+
+        Float mode: mV in the simulation dtype; fixed mode: int64 LSBs.
+        """
+        out_dtype = np.int64 if self.mode == "fixed" else self._state_dtype
+        return {
+            "v": self.v.astype(out_dtype),
+            "i_e": self.i_e.astype(out_dtype),
+            "i_i": self.i_i.astype(out_dtype),
+            "ref": self.ref.copy(),
+            "x": self.x.astype(out_dtype),
+            "y": self.y.astype(out_dtype),
+            "weight": self.syn.to_csr(self.weight, out_dtype),
+        }
+
+    def results(self) -> Results:
+        """Everything recorded so far, as a :class:`Results`."""
+        b, mon = self.built, self.monitors
+        self._snapshot(periodic_only=False)
+        res = Results(mode=self.mode, dt=b.dt, n_steps=self.step, compile_s=self.compile_s or 0.0,
+                      run_s=self.run_s, n_events=int(self.n_events), n_neurons=b.n_neurons,
+                      n_synapses=b.n_synapses)  # fmt: skip
+        to_mV = self.quantized.to_mV if self.quantized is not None else (lambda a: np.asarray(a, np.float64))
+        for name, (steps, ids) in mon.spikes().items():
+            res.spikes[name] = SpikeTrains(steps, ids, b.dt)
+        counts = mon.counts()
+        for p, name in enumerate(mon.lif_names):
+            n = b.lif_slices[name].stop - b.lif_slices[name].start
+            res.population_sizes[name] = n
+            res.spike_counts[name] = int(counts[:, p].sum())
+            if name in mon.rate_populations:
+                res.rates[name] = counts[:, p] / (n * b.dt / 1000.0)
+        res.n_spikes = int(counts.sum())
+        for pop, (variables, neurons, steps, samples) in mon.state().items():
+            res.state_times[pop] = (steps + 1) * b.dt
+            res.state_neurons[pop] = neurons
+            res.state[pop] = {}
+            for var in variables:
+                col = samples[:, ("v", "i_e", "i_i").index(var), :]
+                res.state[pop][var] = to_mV(col)
+                if self.mode == "fixed":
+                    res.state_raw.setdefault(pop, {})[var] = col.astype(np.int64)
+        w_to_mV = (
+            self.quantized.weights_mV if self.quantized is not None else (lambda a: np.asarray(a, np.float64))
+        )
+        for name in self._weight_probes:
+            proj = self.network.projections[name]
+            raw = self.weight[self._proj_layout_pos[name]]
+            res.weights[name] = w_to_mV(raw)
+            snaps = np.array(self._snapshots[name]).reshape(len(self._snapshots[name]), raw.size)
+            res.weight_snapshots[name] = w_to_mV(snaps)
+            res.weight_snapshot_steps[name] = np.array(self._snapshot_steps[name], np.int64)
+            if self.mode == "fixed":
+                res.weights_raw[name] = raw.astype(np.int64)
+            res.weight_pairs[name] = np.stack(b.projection_pairs(name)).astype(np.int64)
+            res.weight_shapes[name] = (b.network.population(proj.pre).n, b.network.population(proj.post).n)
+        return res
+
+
+def simulate(network: Network, mode: str = "float", duration: float | None = None, **kwargs) -> Results:
+    """Build, run for ``duration`` ms (default ``network.duration``) and return the :class:`Results`.
+
+    Keyword arguments go to :class:`Simulator`. If the network records no spikes at all,
+    the spikes of every LIF group are recorded. Same network and seed: identical results.
+    """
+    if duration is not None and duration != network.duration:
+        network = dataclasses.replace(network, duration=duration)
+    if "spike_populations" not in kwargs and not network.recordings.spikes:
+        kwargs["spike_populations"] = [g.name for g in network.lif_groups]
+    sim = Simulator(network, mode, **kwargs)
+    sim.run(network.n_steps)
+    return sim.results()
