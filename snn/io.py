@@ -116,7 +116,15 @@ WEIGHT_KEYS: Schema = {"projection": ("projection", "str", True), "every": ("eve
 DISTRIBUTIONS = {"uniform": Uniform, "normal": Normal}
 
 _UNITS = ("ms", "mV", "Hz", "hz", "steps")
-_KIND_OF_ANNOTATION = {"float": "number", "int": "int", "bool": "bool", "str": "str", "np.ndarray": "array"}
+# dataclass field annotation (a string under postponed evaluation, else a type) -> kind
+_KIND_OF_ANNOTATION = {
+    "float": "number",
+    "int": "int",
+    "bool": "bool",
+    "str": "str",
+    "np.ndarray": "array",
+    "ndarray": "array",
+}
 
 
 def _rule_keys(cls: type) -> Schema:
@@ -132,7 +140,10 @@ def _rule_keys(cls: type) -> Schema:
         for key in cls().params():
             base, _, unit = key.rpartition("_")
             key_of[base if unit in _UNITS else key] = key
-    return {key_of[f.name]: (f.name, _KIND_OF_ANNOTATION[f.type], f.name in required) for f in fields}
+    return {
+        key_of[f.name]: (f.name, _KIND_OF_ANNOTATION[getattr(f.type, "__name__", f.type)], f.name in required)
+        for f in fields
+    }
 
 
 CONNECTIVITY_KEYS: dict[str, Schema] = {
@@ -194,7 +205,7 @@ def _document(net: Network, arrays: dict[str, np.ndarray]) -> dict:
         n_pre, n_post = net.populations[proj.pre].n, net.populations[proj.post].n
         dense = isinstance(proj.connectivity, AllToAll) and proj.connectivity.allow_self
         if dense and isinstance(weight, np.ndarray) and weight.size == n_pre * n_post:
-            weight = weight.reshape(n_pre, n_post)  # the matrix reads better than its rows
+            weight = weight.reshape(n_pre, n_post)  # same synapse order, shown as the matrix it is
         values = {key: getattr(proj, attr) for key, (attr, _, _) in PROJECTION_KEYS.items()}
         values.update(weight_mV=weight, connectivity=None, stdp=None)
         out = projections[name] = table(where, {}, values)

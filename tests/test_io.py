@@ -14,7 +14,9 @@ import snn
 from snn import io
 from snn.build import BuiltNetwork
 from snn.connectivity import RULES as CONNECTIVITY_RULES
+from snn.core_spec import CoreSpec
 from snn.plasticity import RULES as STDP_RULES
+from snn.populations import LIF_PARAMETERS
 from snn.quantize import fit_problems
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "networks"
@@ -54,7 +56,7 @@ def test_every_feature_uses_every_feature():
     net = io.load(EVERY_FEATURE)
     pops = list(net.populations.values())
     assert {p.kind for p in pops} == {"lif", "poisson", "spikes"}
-    lif_values = [getattr(p, name) for p in net.lif_groups for name in snn.populations.LIF_PARAMETERS]
+    lif_values = [getattr(p, name) for p in net.lif_groups for name in LIF_PARAMETERS]
     for form in (float, np.ndarray, snn.Uniform, snn.Normal):
         assert any(isinstance(v, form) for v in lif_values), form
     poisson = [p for p in pops if p.kind == "poisson"]
@@ -164,6 +166,33 @@ def test_cuba_is_the_benchmark():
 
 def test_small_core_fits_the_default_core():
     net = io.load(EXAMPLES / "small_core.toml")
-    assert fit_problems(net, snn.core_spec.CoreSpec()) == []
+    assert fit_problems(net, CoreSpec()) == []
     assert net.projections["input_neurons"].stdp is not None
     assert net.recordings.weights and net.recordings.state
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "network-format.md"
+
+
+def test_doc_names_every_key_and_its_example_loads(tmp_path):
+    text = DOC.read_text()
+    schemas = [
+        io.TOP_KEYS,
+        io.NETWORK_KEYS,
+        io.PROJECTION_KEYS,
+        io.RECORDING_KEYS,
+        io.STATE_KEYS,
+        io.WEIGHT_KEYS,
+        *io.POPULATION_KEYS.values(),
+        *io.CONNECTIVITY_KEYS.values(),
+        *io.STDP_KEYS.values(),
+    ]
+    for schema in schemas:
+        for key in schema:
+            assert f"`{key}`" in text, key
+    for name, (unit, _, default) in LIF_PARAMETERS.items():
+        assert f"| `{name}_{unit}` | {unit} |" in text and f"`{default!r}` |" in text, name
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.toml"
+    path.write_text(example)
+    assert io.load(path).build().n_synapses == 64 * 100 + 100 * 99
