@@ -199,7 +199,10 @@ def _synapses(net: Network, lif_slices, source_slices, n_neurons: int) -> dict:
         rng = np.random.default_rng(
             proj.seed if proj.seed is not None else [net.seed, _SEED_PROJECTION, p_index]
         )
-        pre, post = proj.connectivity.pairs(pre_pop.n, post_pop.n, proj.pre == proj.post, rng)
+        try:
+            pre, post = proj.connectivity.pairs(pre_pop.n, post_pop.n, proj.pre == proj.post, rng)
+        except NetworkError as exc:
+            raise NetworkError(f"{where}: {exc}") from None
         n_syn = pre.size
         w = proj.weight
         if isinstance(w, np.ndarray) and w.size != n_syn:
