@@ -48,8 +48,12 @@ def random_network(
     max_neurons: int = 48,
     max_delay: int = 1,
     n_steps: int = 150,
+    full: bool = False,
 ) -> snn.Network:
-    """A random valid network of at most ``max_inputs`` sources and ``max_neurons`` neurons."""
+    """A random valid network of at most ``max_inputs`` sources and ``max_neurons`` neurons.
+
+    ``full``: exactly ``max_inputs`` sources and ``max_neurons`` neurons.
+    """
     rng = np.random.default_rng([seed, 104729])
     plan = _plan(seed)
     strong, shift = plan["strong"], plan["shift"]
@@ -59,13 +63,14 @@ def random_network(
 
     # -- LIF groups ------------------------------------------------------------------------
     n_groups = int(rng.integers(1, 4))
-    sizes = _split(rng, max(n_groups, int(rng.integers(max(2, max_neurons // 2), max_neurons + 1))), n_groups)
+    n_total = max_neurons if full else int(rng.integers(max(2, max_neurons // 2), max_neurons + 1))
+    sizes = _split(rng, max(n_groups, n_total), n_groups)
     groups = []
     for g, n in enumerate(sizes):
         groups.append(net.lif(f"g{g}", n, **_lif_params(rng, n, dt, strong)))
 
     # -- sources ---------------------------------------------------------------------------
-    n_in = int(rng.integers(max(2, max_inputs // 2), max_inputs + 1))
+    n_in = max_inputs if full else int(rng.integers(max(2, max_inputs // 2), max_inputs + 1))
     n_poisson = int(rng.integers(1, n_in)) if n_in > 1 else 1
     sources = []
     rate_hi = 400.0 if strong else 150.0
