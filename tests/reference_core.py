@@ -140,6 +140,7 @@ class ReferenceCore:
                 self.v[j] = sat(raw, self.Bv)
                 if self.v[j] != raw:
                     counts["sat_v"] += 1
+                    counts["sat_v_high" if raw > 0 else "sat_v_low"] += 1
             self.i_e[j] = trunc(self.i_e[j] * self.a_e[j], C)
             self.i_i[j] = trunc(self.i_i[j] * self.a_i[j], C)
             if not frozen and self.v[j] >= self.v_thresh[j]:
@@ -186,6 +187,7 @@ class ReferenceCore:
         y = sat(x, self.Bi)
         if y != x:
             self.counts["sat_i"] += 1
+            self.counts["sat_i_high" if x > 0 else "sat_i_low"] += 1
         return y
 
     def _plasticity(self, r: int, rule, pre_spikes: list[int], post_spikes: list[int]) -> None:

@@ -117,8 +117,10 @@ def test_suite_exercises_the_arithmetic():
         total += COUNTS[seed]
         lo, hi = min(lo, EXTREMES[seed][0]), max(hi, EXTREMES[seed][1])
     for event in (
-        "sat_v",  # v clamped to v_bits
-        "sat_i",  # a current clamped to i_bits on delivery
+        "sat_v_high",  # v clamped to v_bits, at the top
+        "sat_v_low",  # ... and at the bottom
+        "sat_i_high",  # a current clamped to i_bits on delivery (excitatory)
+        "sat_i_low",  # (inhibitory)
         "frozen",  # refractory hold steps
         "spikes_with_hold",  # spikes followed by a hold (R >= 2)
         "sat_trace",  # an "all"-pairing trace clamped at 2^trace_bits - 1
