@@ -82,7 +82,7 @@ class Simulator:
         sdt = self._state_dtype
         self.i_e = np.zeros(n, sdt)
         self.i_i = np.zeros(n, sdt)
-        self.ref = np.zeros(n, np.int64)
+        self.ref = np.zeros(n, np.int64 if mode == "fixed" else np.int32)
         self.acc_e = np.zeros(self.syn.ring * n, sdt)
         self.acc_i = np.zeros(self.syn.ring * n, sdt)
         self.x = np.zeros((n_rules, n_pre), sdt)
