@@ -231,7 +231,10 @@ def test_psp_fixed_within_propagated_error_bound(case):
     )
     # and bit for bit what the reference core computes
     core = ReferenceCore(q)
-    ref_v = [core.step() and 0 or core.v[0] for _ in range(net.n_steps)]
+    ref_v = []
+    for _ in range(net.n_steps):
+        core.step()
+        ref_v.append(core.v[0])
     assert np.array_equal(v_lsb, np.asarray(ref_v, np.float64))
 
 

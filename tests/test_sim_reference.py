@@ -19,10 +19,10 @@ import snn
 KEYS = ("v", "i_e", "i_i", "ref", "x", "y", "weight")
 
 # (seed, stdp, max neurons = max inputs, steps, max_delay)
-CASES = [(seed, True, 64, 200, 4 if seed in (3, 7) else 1) for seed in range(9)]
-CASES += [(9, True, 256, 120, 1)]
-CASES += [(seed, False, 64, 200, 4 if seed in (13, 16) else 1) for seed in range(10, 19)]
-CASES += [(19, False, 256, 120, 1)]
+CASES = [(seed, True, 64, 400, 4 if seed in (3, 7) else 1) for seed in range(9)]
+CASES += [(9, True, 256, 200, 1)]
+CASES += [(seed, False, 64, 400, 4 if seed in (13, 16) else 1) for seed in range(10, 19)]
+CASES += [(19, False, 256, 200, 1)]
 
 # events counted by the reference in each case (filled by the tests; the last test checks
 # that the suite as a whole exercises them)
