@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {"dtype": args.dtype} if args.mode == "float" else {}
     if args.mode == "fixed" and args.dtype != "float64":
         raise NetworkError("--dtype applies to --mode float only")
+    # create output folders before the run, so that a long simulation is not lost to a typo
+    for path in (args.plot, args.rate_plot, args.out):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
         res = simulate(
