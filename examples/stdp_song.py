@@ -1,6 +1,6 @@
 """Song, Miller & Abbott (2000): competitive Hebbian learning through STDP.
 
-    python examples/stdp_song.py [--seconds 100] [--mode float|fixed] [--out out/]
+    python examples/stdp_song.py [--seconds 300] [--mode float|fixed] [--weight-bits 8] [--out out/]
 
 1000 Poisson inputs at 15 Hz drive one LIF neuron through excitatory synapses with
 additive, all-to-all pair STDP whose depression slightly outweighs potentiation
@@ -9,6 +9,10 @@ split into two groups, near 0 and near w_max: the distribution becomes bimodal, 
 output rate settles. Writes the weight histogram before and after and the weight
 evolution. The current-based synapse stands in for Song's conductance: w_max = 0.6 mV
 is g_max = 0.01 times the 60 mV driving force at rest.
+
+In fixed mode with the default 8-bit weights, one STDP step (0.6 % of w_max) is below one
+weight LSB, so updates round to 0 or 1 LSB and learning is coarse (see "Limits" in
+docs/core-arithmetic.md); ``--weight-bits 12`` shows the same learning as float mode.
 """
 
 from __future__ import annotations
@@ -60,14 +64,18 @@ def song_network(seconds: float, seed: int = 7) -> snn.Network:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=100.0, help="simulated seconds (default 100)")
+    parser.add_argument("--seconds", type=float, default=300.0, help="simulated seconds (default 300)")
     parser.add_argument("--mode", choices=["float", "fixed"], default="float")
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the plots")
+    parser.add_argument(
+        "--weight-bits", type=int, default=8, help="fixed mode: weight width of the core (default 8)"
+    )
     args = parser.parse_args()
 
     net = song_network(args.seconds)
     w0 = net.build().projection_weights("input")
-    res = snn.simulate(net, mode=args.mode)
+    spec = snn.CoreSpec(weight_bits=args.weight_bits) if args.mode == "fixed" else None
+    res = snn.simulate(net, mode=args.mode, spec=spec)
     w = res.weights["input"]
     spikes = res.spikes["neuron"]
     first, last = (np.sum(spikes.times < 10_000.0), np.sum(spikes.times >= res.duration - 10_000.0))

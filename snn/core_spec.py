@@ -26,8 +26,8 @@ class CoreSpec:
     frac_bits: int = 10  # fraction bits of v and i: one LSB is 2**-frac_bits mV
     coef_bits: int = 16  # unsigned propagator coefficients, all fraction bits: value/2**coef_bits
     refrac_bits: int = 8  # refractory counter, in timesteps
-    trace_bits: int = 8  # unsigned STDP trace
-    trace_frac_bits: int = 6  # fraction bits of a trace: 1.0 is 2**trace_frac_bits
+    trace_bits: int = 16  # unsigned STDP trace
+    trace_frac_bits: int = 12  # fraction bits of a trace: 1.0 is 2**trace_frac_bits
     stdp_amp_bits: int = 16  # unsigned STDP amplitude, in weight LSBs
     stdp_frac_bits: int = 8  # fraction bits of an STDP amplitude
     max_inputs: int = 256  # external spike inputs (rows of the feed-forward matrix)

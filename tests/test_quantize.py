@@ -38,7 +38,7 @@ def test_default_spec_is_neurocorex_like():
     [
         ({"weight_bits": 0}, "weight_bits must be an integer >= 1"),
         ({"frac_bits": 18}, "frac_bits must be smaller"),
-        ({"trace_frac_bits": 8}, "trace_frac_bits must be smaller"),
+        ({"trace_frac_bits": 16}, "trace_frac_bits must be smaller"),
         ({"stdp": 1}, "stdp must be true or false"),
     ],
 )
@@ -118,7 +118,7 @@ def test_stdp_constants():
     assert r.amp_plus == round(0.05 / lsb * 2**8)
     assert r.decay_post == round(math.exp(-0.1 / 30) * 2**16)
     assert (r.w_min, r.w_max) == (0, round(2.0 / lsb))
-    assert r.bump_pre == 2**6 and not r.nearest and not r.multiplicative
+    assert r.bump_pre == 2**12 and not r.nearest and not r.multiplicative
 
 
 def test_stdp_amplitude_below_resolution_warns():
@@ -132,8 +132,8 @@ def test_stdp_amplitude_below_resolution_warns():
 def test_window_longer_than_trace():
     net = small_net()
     net.projections.clear()
-    net.connect("ff", "in", "exc", weight=1.0, stdp=snn.WindowSTDP(window_pre=300, w_max=2.0))
-    with pytest.raises(snn.FitError, match="window_pre = 300 steps needs a trace above 255"):
+    net.connect("ff", "in", "exc", weight=1.0, stdp=snn.WindowSTDP(window_pre=70000, w_max=2.0))
+    with pytest.raises(snn.FitError, match="window_pre = 70000 steps needs a trace above 65535"):
         quantize(net)
 
 
