@@ -1,5 +1,6 @@
 """snn: describe a LIF network once; simulate it, and run it bit-exactly on an FPGA core."""
 
+from . import io
 from .connectivity import AllToAll, FixedInDegree, FixedProbability, OneToOne, Sparse
 from .core_spec import CoreSpec
 from .errors import FitError, NetworkError
@@ -35,4 +36,5 @@ __all__ = [
     "quantize",
     "simulate",
     "__version__",
+    "io",
 ]
