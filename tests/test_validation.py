@@ -340,6 +340,24 @@ def test_bad_file(tmp_path, text, arrays, match):
     assert message.startswith(f"{path}: ")
 
 
+@pytest.mark.parametrize(
+    ("text", "arrays", "match"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES]
+)
+def test_snn_validate_rejects_bad_file(tmp_path, capsys, text, arrays, match):
+    """The same table through the CLI: exit status 2 and the message on one stderr line."""
+    from snn.cli import main
+
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    if arrays is not None:
+        np.savez(path.with_suffix(".npz"), **arrays)
+    assert main(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and re.search(match, lines[0]), lines
+
+
 def test_base_file_is_valid(tmp_path):
     path = tmp_path / "ok.toml"
     path.write_text(BASE)
