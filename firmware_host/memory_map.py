@@ -113,11 +113,18 @@ class Word:
     signed: bool
 
 
+# The padding words of a record (fields past the last one, up to the stride): they read
+# as 0 and the host writes 0; one byte on the wire.
+RESERVED = Word(8, False)
+
+
 def word_bits(spec: CoreSpec, region: Region, index: int = 0) -> Word:
     """Width and signedness of the word at ``(region, index)``."""
     if region in (Region.FF_WEIGHT, Region.REC_WEIGHT):
         return Word(spec.weight_bits, True)
     if region is Region.NEURON_PARAM:
+        if index % PARAM_STRIDE >= len(NeuronParam):
+            return RESERVED
         field = NeuronParam(index % PARAM_STRIDE)
         if field <= NeuronParam.V_INIT:
             return Word(spec.v_bits, True)
@@ -129,6 +136,8 @@ def word_bits(spec: CoreSpec, region: Region, index: int = 0) -> Word:
         widths = {NeuronState.V: spec.v_bits, NeuronState.I_E: spec.i_bits, NeuronState.I_I: spec.i_bits}
         return Word(widths[field], True) if field in widths else Word(spec.refrac_bits, False)
     if region is Region.STDP_RULE:
+        if index % RULE_STRIDE >= len(RuleField):
+            return RESERVED
         field = RuleField(index % RULE_STRIDE)
         if field in (RuleField.W_MIN, RuleField.W_MAX):
             return Word(spec.weight_bits, True)
