@@ -191,21 +191,20 @@ class Board:
         self.link.exchange(requests)
 
     def read(self, ranges: list[tuple[Region, int, int]]) -> list[np.ndarray]:
-        """Burst reads of ``(region, first index, count)``; one array per range."""
-        out = []
-        for region, index, count in ranges:
-            pieces = self._split([(region, index, np.zeros(count, np.int64))], REPLY_HEAD.size + ADDRESS.size)
-            requests = [
-                Request(
-                    Opcode.READ,
-                    ADDRESS.pack(r, i, w.size),
-                    reply_bytes=word_format(self.spec, r, i, w.size).total + 16,
-                )
-                for r, i, w in pieces
-            ]
-            replies = self.link.exchange(requests)
-            out.append(np.concatenate([self._words(req, rep) for req, rep in zip(requests, replies)]))
-        return out
+        """Burst reads of ``(region, first index, count)``, pipelined; one array per range."""
+        requests, owner = [], []
+        for k, (region, index, count) in enumerate(ranges):
+            for r, i, w in self._split(
+                [(region, index, np.zeros(count, np.int64))], REPLY_HEAD.size + ADDRESS.size
+            ):
+                reply_bytes = word_format(self.spec, r, i, w.size).total + 16
+                requests.append(Request(Opcode.READ, ADDRESS.pack(r, i, w.size), reply_bytes=reply_bytes))
+                owner.append(k)
+        replies = self.link.exchange(requests)
+        parts: list[list[np.ndarray]] = [[] for _ in ranges]
+        for k, request, reply in zip(owner, requests, replies):
+            parts[k].append(self._words(request, reply))
+        return [np.concatenate(p) if p else np.zeros(0, np.int64) for p in parts]
 
     def _words(self, request: Request, reply: Reply) -> np.ndarray:
         region, index, count = ADDRESS.unpack_from(request.payload)

@@ -61,7 +61,7 @@ class DeviceModel:
         spec: CoreSpec | None = None,
         *,
         credits: int = 8,
-        max_payload: int = 1024,
+        max_payload: int = 1040,  # four 256-word weight rows and their address
         input_depth: int = 64,
         spike_log: int = 1024,
         clock_hz: int = 0,

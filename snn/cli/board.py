@@ -1,0 +1,211 @@
+"""``snn board info|load|run|read|sim``: drive a core over a serial port, or the simulated one.
+
+``--port /dev/ttyUSB0`` (any pyserial URL) talks to a board; ``--port sim`` starts a
+simulated core on a pseudo-terminal for the duration of the command, so the same
+commands work without a board. ``snn board sim`` keeps one running and prints its port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import io
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``board`` and its subcommands."""
+    board = subparsers.add_parser("board", help="drive the core on a board (or the simulated one) over UART")
+    sub = board.add_subparsers(dest="board_command", metavar="ACTION", required=True)
+
+    def action(name: str, help_: str, func, network: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        if network == "required":
+            p.add_argument("network", metavar="NETWORK", type=Path, help="network file (.toml)")
+        elif network == "optional":
+            p.add_argument("network", metavar="NETWORK", type=Path, nargs="?", help="load this network first")
+        p.add_argument(
+            "--port", required=True, help="serial port or pyserial URL, or 'sim' for the simulated core"
+        )
+        p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
+        p.add_argument(
+            "--timeout", type=float, default=0.2, help="base reply time-out in seconds (default 0.2)"
+        )
+        p.set_defaults(func=_guarded(func))
+        return p
+
+    action("info", "identify the core: protocol version, CoreSpec, clock, buffers, status", run_info)
+    action(
+        "load",
+        "quantize a network for the board's core, write it and verify the read-back",
+        run_load,
+        "required",
+    )
+    run = action(
+        "run",
+        "load a network and run it for its duration, its sources streamed as input",
+        run_run,
+        "required",
+    )
+    run.add_argument("--steps", type=int, help="timesteps to run (default: the network's duration)")
+    run.add_argument("--save", type=Path, help="write the output spikes to this .npz (steps, neurons)")
+    run.add_argument("--plot", type=Path, help="draw a raster of the output spikes into this image file")
+    read = action("read", "read weights or state back from the core", run_read, "optional")
+    read.add_argument(
+        "--what", choices=("weights", "state"), default="weights", help="what to read (default weights)"
+    )
+    read.add_argument("--save", type=Path, help="write what was read to this .npz")
+    sim = sub.add_parser("sim", help="serve a simulated core on a pseudo-terminal until interrupted")
+    sim.add_argument("--baud", type=int, help="pace the line like a UART at this rate (default: no pacing)")
+    sim.set_defaults(func=run_sim)
+
+
+def _guarded(func):
+    """Link problems become one line on stderr and exit status 2."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        import serial
+
+        from firmware_host.errors import BoardError
+
+        try:
+            return func(args)
+        except (BoardError, serial.SerialException) as exc:
+            print(f"snn board {args.board_command}: error: {exc}", file=sys.stderr)
+            return 2
+
+    return wrapper
+
+
+def _open(args: argparse.Namespace):
+    from firmware_host.board import Board
+
+    return Board(args.port, args.baud, timeout=args.timeout)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """``snn board info``: what the board says about itself."""
+    with _open(args) as board:
+        ident, status = board.identity, board.status()
+    spec = ident.spec
+    print(f"port {args.port} at {args.baud} baud: snn core, protocol version {ident.version}")
+    print(f"core: {spec.max_inputs} inputs x {spec.max_neurons} neurons, STDP {'on' if spec.stdp else 'off'}")
+    widths = ", ".join(f"{k}={v}" for k, v in spec.to_dict().items() if k.endswith("_bits"))
+    print(f"arithmetic: {widths}, max_delay={spec.max_delay}")
+    clock = f"{ident.clock_hz / 1e6:g} MHz" if ident.clock_hz else "simulated"
+    print(
+        f"clock {clock}; link: {ident.credits} frames in flight, payload up to {ident.max_payload} B, "
+        f"inputs buffered {ident.input_depth} steps ahead, {ident.spike_log} spike records kept"
+    )
+    print(f"status: {'running' if status.running else 'halted'} at timestep {status.timestep}")
+    return 0
+
+
+def _load(board, path: Path):
+    network = io.load(path)
+    t0 = time.perf_counter()
+    q = board.load(network)
+    built = q.built
+    print(
+        f"loaded {path}: {built.n_sources} inputs, {built.n_neurons} neurons, {built.n_synapses} synapses, "
+        f"weight shift {q.weight_shift}; read-back verified ({time.perf_counter() - t0:.2f} s)"
+    )
+    return network, q
+
+
+def run_load(args: argparse.Namespace) -> int:
+    """``snn board load``."""
+    with _open(args) as board:
+        _load(board, args.network)
+    return 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """``snn board run``: load, run, print a summary (and save or plot the spikes)."""
+    with _open(args) as board:
+        network, q = _load(board, args.network)
+        t0 = time.perf_counter()
+        spikes = board.run(args.steps)
+        wall = time.perf_counter() - t0
+        stats = board.link.stats
+    built = q.built
+    steps = args.steps if args.steps is not None else built.n_steps
+    print(
+        f"ran {steps} steps ({steps * built.dt:g} ms of network time) in {wall:.2f} s; {len(spikes)} spikes"
+    )
+    for name, sl in built.lif_slices.items():
+        count = int(np.count_nonzero((spikes.neurons >= sl.start) & (spikes.neurons < sl.stop)))
+        rate = count / max(sl.stop - sl.start, 1) / max(steps * built.dt / 1000.0, 1e-12)
+        print(f"  {name}: {count} spikes, {rate:.1f} Hz per neuron")
+    print(
+        f"link: {stats.frames_sent} frames sent, {stats.resent} resent, {stats.bad_frames} corrupted frames received"
+    )
+    if args.save:
+        np.savez(args.save, steps=spikes.steps, neurons=spikes.neurons, dt=built.dt)
+        print(f"spikes written to {args.save}")
+    if args.plot:
+        _raster(spikes, built, args.plot)
+        print(f"raster drawn to {args.plot}")
+    return 0
+
+
+def _raster(spikes, built, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.scatter(spikes.steps * built.dt, spikes.neurons, s=2, c="k", marker="|")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("neuron")
+    ax.set_title("output spikes from the core")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run_read(args: argparse.Namespace) -> int:
+    """``snn board read``: weights (per projection when a network is given) or state."""
+    with _open(args) as board:
+        q = _load(board, args.network)[1] if args.network else None
+        if args.what == "weights":
+            weights = board.read_weights()
+            data = {"ff": weights.ff, "rec": weights.rec}
+            print(
+                f"FF {weights.ff.shape[0]} x {weights.ff.shape[1]}, REC {weights.rec.shape[0]} x {weights.rec.shape[1]}"
+            )
+            if q is not None:
+                csr = weights.csr(q.built)
+                for name in q.built.network.projections:
+                    w = q.weights_mV(q.built.projection_weights(name, csr))
+                    data[name] = w
+                    print(f"  {name}: {w.size} weights, {w.min():g} .. {w.max():g} mV, mean {w.mean():g} mV")
+        else:
+            data = {k: np.asarray(v) for k, v in board.read_state().items()}
+            print(f"timestep {int(data['timestep'])}; {data['v'].size} neurons")
+            for key in ("v", "i_e", "i_i", "ref"):
+                print(f"  {key}: {data[key].min()} .. {data[key].max()} LSB")
+    if args.save:
+        np.savez(args.save, **data)
+        print(f"written to {args.save}")
+    return 0
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """``snn board sim``: a simulated core on a pty, until Ctrl-C."""
+    from firmware_host.transports import serve_simulated
+
+    server = serve_simulated(baud=args.baud)
+    print(f"simulated core on {server.port}; use --port {server.port} (Ctrl-C to stop)", flush=True)
+    try:
+        while server.error is None:
+            time.sleep(0.2)
+        print(f"snn board sim: error: {server.error}", file=sys.stderr)
+        return 2
+    finally:
+        server.close()
