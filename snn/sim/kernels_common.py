@@ -4,11 +4,39 @@ Each function compiles once per array dtype: float64/float32 weights and accumul
 float mode, int32 weights into int64 accumulators in fixed mode. Propagation is the
 same integer-exact or float addition in both modes; only the neuron update and the
 STDP arithmetic differ (kernels_float.py, kernels_fixed.py).
+
+Indices in the hot loops are cast to ``uint64``: numba then omits its negative-index
+wrap-around code, which otherwise keeps LLVM from vectorizing the neuron update (10x).
+
+Threads: the neuron update runs its blocks in a ``prange`` (each kernel module has its
+own serial and parallel block loop: numba cannot cache a kernel that passes the block
+function around as a first-class value, and a ``prange`` costs about 1 us per call even
+on one thread, too much for one call per step of a small network), and propagation runs one part of the synapses per
+thread (layout.py: each part writes only its own targets). Both give the same numbers
+as one thread, bit for bit: the update is per neuron, and every target receives its
+inputs in the same order.
 """
 
 from __future__ import annotations
 
-from numba import njit
+from numba import njit, prange, uint64
+
+
+@njit(cache=True)
+def collect_spikes(blocks, counts, flag, spikes):
+    """The neurons flagged by the update, in index order, into ``spikes``; returns their number.
+
+    Only blocks with a spike are scanned; the scan is branch-free (``spikes`` has room: the
+    write position never passes the neuron index).
+    """
+    n_spk = 0
+    for b in range(blocks.shape[0]):
+        if counts[b] > 0:
+            for jj in range(blocks[b, 0], blocks[b, 1]):
+                j = uint64(jj)
+                spikes[n_spk] = jj
+                n_spk += flag[j] != 0
+    return n_spk
 
 
 @njit(cache=True)
@@ -22,30 +50,56 @@ def add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk):
 
 
 @njit(cache=True)
-def propagate(
-    n, spikes, n_spk, ptr, split, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
+def propagate_part(
+    n, t, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
 ):
-    """Phase 4: scatter each spike's outgoing weights into the accumulators due at n + d.
+    """Phase 4 for part ``t`` of the targets: scatter the spikes' weights into the slots due at n + d.
 
-    ``acc_e``/``acc_i`` are flat rings of ``ring`` slots of ``n_neurons``. Returns the
-    number of synaptic events.
+    ``acc_e``/``acc_i`` are flat rings of ``ring`` slots of ``n_neurons`` (with ``ring = 1``
+    they may be ``i_e``/``i_i`` themselves: float mode delivers delay-1 inputs directly).
     """
-    events = 0
     for s in range(n_spk):
         k = spikes[s]
-        lo, mid, hi = ptr[k], split[k], ptr[k + 1]
-        events += hi - lo
+        lo, mid, hi = bounds[k, 2 * t], bounds[k, 2 * t + 1], bounds[k, 2 * t + 2]
         if uniform_delay > 0:
             base = ((n + uniform_delay) % ring) * n_neurons
             for q in range(lo, mid):
-                acc_e[base + post[q]] += weight[q]
+                acc_e[uint64(base + post[q])] += weight[q]
             for q in range(mid, hi):
-                acc_i[base + post[q]] += weight[q]
+                acc_i[uint64(base + post[q])] += weight[q]
         else:
             for q in range(lo, mid):
-                acc_e[((n + delay[q]) % ring) * n_neurons + post[q]] += weight[q]
+                acc_e[uint64(((n + delay[q]) % ring) * n_neurons + post[q])] += weight[q]
             for q in range(mid, hi):
-                acc_i[((n + delay[q]) % ring) * n_neurons + post[q]] += weight[q]
+                acc_i[uint64(((n + delay[q]) % ring) * n_neurons + post[q])] += weight[q]
+
+
+@njit(cache=True, parallel=True)
+def _propagate_parallel(
+    n, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
+):
+    for t in prange((bounds.shape[1] - 1) // 2):
+        propagate_part(
+            n, t, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
+        )
+
+
+@njit(cache=True)
+def propagate(
+    n, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i, parallel
+):
+    """Phase 4 (all parts, one per thread when ``parallel``). Returns the number of synaptic events."""
+    if parallel:
+        _propagate_parallel(n, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
+                            acc_e, acc_i)  # fmt: skip
+    else:
+        for t in range((bounds.shape[1] - 1) // 2):
+            propagate_part(n, t, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
+                           acc_e, acc_i)  # fmt: skip
+    events = 0
+    last = bounds.shape[1] - 1
+    for s in range(n_spk):
+        events += bounds[spikes[s], last] - bounds[spikes[s], 0]
     return events
 
 

@@ -7,10 +7,10 @@ int64 (exact: the core's acc_bits never saturate, and neither do these).
 
 from __future__ import annotations
 
-from numba import njit
+from numba import njit, prange, uint64
 
 from .intmath import rnd, sat, trunc
-from .kernels_common import add_inputs, propagate, record_spikes, sample_state
+from .kernels_common import add_inputs, collect_spikes, propagate, record_spikes, sample_state
 from .layout import (
     A_MINUS,
     A_PLUS,
@@ -35,46 +35,63 @@ N_CONSTS = 8
 
 
 @njit(cache=True)
-def update_neurons(slot_base, seg_ptr, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, spikes):
-    """Phases 1-2: delivery (``i = sat(i + (acc << s))``), integration, threshold, refractoriness."""
+def update_block(lo, hi, s, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
+    """Phases 1-2 for neurons ``lo:hi`` of segment ``s``: delivery (``i = sat(i + (acc << s))``),
+    integration, threshold, refractoriness. Sets ``flag``, returns the spike count.
+
+    The same loop shape as the float kernel (selects, unsigned indices) so that it
+    vectorizes; integer arithmetic is exact whether vectorized or not.
+    """
     c, s_w = consts[C_BITS], consts[W_SHIFT]
     v_lo, v_hi, i_lo, i_hi = consts[V_LO], consts[V_HI], consts[I_LO], consts[I_HI]
+    v_inf, v_th, v_reset, r_steps = (
+        seg_par[s, V_INF],
+        seg_par[s, V_THRESH],
+        seg_par[s, V_RESET],
+        seg_par[s, REF],
+    )
+    k_m, a_e, a_i, p_e, p_i = (
+        seg_par[s, K_M],
+        seg_par[s, A_E],
+        seg_par[s, A_I],
+        seg_par[s, P_E],
+        seg_par[s, P_I],
+    )
     n_spk = 0
-    for s in range(seg_ptr.size - 1):
-        v_inf, v_th, v_reset, r_steps = (
-            seg_par[s, V_INF],
-            seg_par[s, V_THRESH],
-            seg_par[s, V_RESET],
-            seg_par[s, REF],
-        )
-        k_m, a_e, a_i, p_e, p_i = (
-            seg_par[s, K_M],
-            seg_par[s, A_E],
-            seg_par[s, A_I],
-            seg_par[s, P_E],
-            seg_par[s, P_I],
-        )
-        for j in range(seg_ptr[s], seg_ptr[s + 1]):
-            ie = sat(i_e[j] + (acc_e[slot_base + j] << s_w), i_lo, i_hi)
-            ii = sat(i_i[j] + (acc_i[slot_base + j] << s_w), i_lo, i_hi)
-            acc_e[slot_base + j] = 0
-            acc_i[slot_base + j] = 0
-            r = ref[j]
-            if r > 0:
-                r -= 1
-            vj = v[j]
-            if r == 0:  # not frozen
-                vj = sat(vj + rnd((v_inf - vj) * k_m + ie * p_e + ii * p_i, c), v_lo, v_hi)
-                if vj >= v_th:
-                    vj = v_reset
-                    r = r_steps
-                    spikes[n_spk] = j
-                    n_spk += 1
-            v[j] = vj
-            ref[j] = r
-            i_e[j] = trunc(ie * a_e, c)
-            i_i[j] = trunc(ii * a_i, c)
+    for jj in range(lo, hi):
+        j = uint64(jj)
+        a = uint64(slot_base + jj)
+        ie = sat(i_e[j] + (acc_e[a] << s_w), i_lo, i_hi)
+        ii = sat(i_i[j] + (acc_i[a] << s_w), i_lo, i_hi)
+        acc_e[a] = 0
+        acc_i[a] = 0
+        r = max(ref[j] - 1, 0)
+        vj = v[j]
+        vn = sat(vj + rnd((v_inf - vj) * k_m + ie * p_e + ii * p_i, c), v_lo, v_hi)
+        active = r == 0  # not frozen
+        spike = active & (vn >= v_th)
+        v[j] = v_reset if spike else (vn if active else vj)
+        ref[j] = r_steps if spike else r
+        i_e[j] = trunc(ie * a_e, c)
+        i_i[j] = trunc(ii * a_i, c)
+        flag[j] = spike
+        n_spk += spike
     return n_spk
+
+
+@njit(cache=True)
+def _update_serial(blocks, counts, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
+    for b in range(blocks.shape[0]):
+        counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, consts, v, i_e, i_i, ref,
+                                 acc_e, acc_i, slot_base, flag)  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def _update_parallel(blocks, counts, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
+    """The loop of ``_update_serial`` over threads (a separate function: see kernels_common)."""
+    for b in prange(blocks.shape[0]):
+        counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, consts, v, i_e, i_i, ref,
+                                 acc_e, acc_i, slot_base, flag)  # fmt: skip
 
 
 @njit(cache=True)
@@ -134,9 +151,9 @@ def plasticity(spikes, n_spk, n_spk_neurons, rules, consts, x, y, weight, post, 
 @njit(cache=True)
 def run_chunk(
     n0, m,
-    seg_ptr, seg_par, consts, v, i_e, i_i, ref,
+    blocks, counts, seg_par, consts, v, i_e, i_i, ref, flag, parallel,
     input_ptr, input_ids,
-    ptr, split, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+    bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
     rules, x, y, pre_ptr, pre_pos, pre_rule, post_ptr, post_pos, post_pre, post_rule,
     spikes, rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
     samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
@@ -148,16 +165,20 @@ def run_chunk(
     for n in range(n0, n0 + m):
         if count + n_rec > out_steps.size:
             return n - n0, count, events
-        n_spk_neurons = update_neurons((n % ring) * n_neurons, seg_ptr, seg_par, consts, v, i_e, i_i, ref,
-                                       acc_e, acc_i, spikes)  # fmt: skip
+        slot_base = (n % ring) * n_neurons
+        if parallel:
+            _update_parallel(blocks, counts, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag)
+        else:
+            _update_serial(blocks, counts, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag)
+        n_spk_neurons = collect_spikes(blocks, counts, flag, spikes)
+        sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
+                     out_ii)  # fmt: skip
         n_spk = add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk_neurons)
-        events += propagate(n, spikes, n_spk, ptr, split, post, weight, delay, uniform_delay, ring, n_neurons,
-                            acc_e, acc_i)  # fmt: skip
+        events += propagate(n, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
+                            acc_e, acc_i, parallel)  # fmt: skip
         if has_stdp:
             plasticity(spikes, n_spk, n_spk_neurons, rules, consts, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
                        post_ptr, post_pos, post_pre, post_rule)  # fmt: skip
         count = record_spikes(n, n0, spikes, n_spk, n_spk_neurons, rec_mask, out_steps, out_ids, count, pop_of,
                               pop_counts)  # fmt: skip
-        sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
-                     out_ii)  # fmt: skip
     return m, count, events

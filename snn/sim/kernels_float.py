@@ -2,16 +2,22 @@
 
 One call of :func:`run_chunk` advances ``m`` timesteps entirely in compiled code, in the
 phase order of the document: delivery and neuron update (fused, one pass over the
-neurons), inputs, propagation (reading weights before plasticity), STDP, monitors.
-Everything stays in the state dtype (float32 state, weights and coefficients in float32
-mode), so the compiler keeps float32 arithmetic.
+neurons), state monitors, inputs, propagation (reading weights before plasticity), STDP,
+spike monitors. Everything stays in the state dtype (float32 state, weights and
+coefficients in float32 mode), so the compiler keeps float32 arithmetic.
+
+With ``max_delay == 1`` there is no ring buffer: propagation adds straight into
+``i_e``/``i_i`` after the update of step n (nothing reads them before the delivery of
+step n + 1, and the state monitors sample them before propagation). This skips two
+streams per neuron and step; the sum is rounded in a different order than
+``i + (w1 + w2 + ...)``, which float mode does not promise to keep.
 """
 
 from __future__ import annotations
 
-from numba import njit
+from numba import njit, prange, uint64
 
-from .kernels_common import add_inputs, propagate, record_spikes, sample_state
+from .kernels_common import add_inputs, collect_spikes, propagate, record_spikes, sample_state
 from .layout import (
     A_MINUS,
     A_PLUS,
@@ -37,35 +43,55 @@ _TINY = 1e-30
 
 
 @njit(cache=True)
-def update_neurons(slot_base, seg_ptr, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, spikes):
-    """Phases 1-2: deliver the due accumulators, integrate exactly, threshold. Returns the spike count."""
+def update_block(lo, hi, s, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
+    """Phases 1-2 for neurons ``lo:hi`` of segment ``s``: deliver (unless ``slot_base < 0``:
+    inputs already added to ``i``), integrate exactly, threshold. Sets ``flag``, returns the spike count.
+
+    Written for LLVM's loop vectorizer: parameters are scalars of the segment, indices
+    unsigned, and every condition is a select (no branch, no call, no append).
+    """
+    v_inf, v_th, v_reset = seg_par[s, V_INF], seg_par[s, V_THRESH], seg_par[s, V_RESET]
+    e_m, a_e, a_i = seg_par[s, E_M], seg_par[s, A_E], seg_par[s, A_I]
+    p_e, p_i = seg_par[s, P_E], seg_par[s, P_I]
+    r_steps = seg_ref[s]
+    deliver = slot_base >= 0  # loop-invariant: LLVM unswitches the loop on it
     n_spk = 0
-    for s in range(seg_ptr.size - 1):
-        v_inf, v_th, v_reset = seg_par[s, V_INF], seg_par[s, V_THRESH], seg_par[s, V_RESET]
-        e_m, a_e, a_i = seg_par[s, E_M], seg_par[s, A_E], seg_par[s, A_I]
-        p_e, p_i = seg_par[s, P_E], seg_par[s, P_I]
-        r_steps = seg_ref[s]
-        for j in range(seg_ptr[s], seg_ptr[s + 1]):
-            ie = i_e[j] + acc_e[slot_base + j]
-            ii = i_i[j] + acc_i[slot_base + j]
-            acc_e[slot_base + j] = 0
-            acc_i[slot_base + j] = 0
-            r = ref[j]
-            if r > 0:
-                r -= 1
-            vj = v[j]
-            if r == 0:
-                vj = v_inf + (vj - v_inf) * e_m + p_e * ie + p_i * ii
-                if vj >= v_th:
-                    vj = v_reset
-                    r = r_steps
-                    spikes[n_spk] = j
-                    n_spk += 1
-            v[j] = vj
-            ref[j] = r
-            i_e[j] = ie * a_e
-            i_i[j] = ii * a_i
+    for jj in range(lo, hi):
+        j = uint64(jj)
+        ie, ii = i_e[j], i_i[j]
+        if deliver:
+            a = uint64(slot_base + jj)
+            ie += acc_e[a]
+            ii += acc_i[a]
+            acc_e[a] = 0
+            acc_i[a] = 0
+        r = max(ref[j] - 1, 0)
+        vj = v[j]
+        vn = v_inf + (vj - v_inf) * e_m + p_e * ie + p_i * ii
+        active = r == 0
+        spike = active & (vn >= v_th)
+        v[j] = v_reset if spike else (vn if active else vj)
+        ref[j] = r_steps if spike else r
+        i_e[j] = ie * a_e
+        i_i[j] = ii * a_i
+        flag[j] = spike
+        n_spk += spike
     return n_spk
+
+
+@njit(cache=True)
+def _update_serial(blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
+    for b in range(blocks.shape[0]):
+        counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref,
+                                 acc_e, acc_i, slot_base, flag)  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def _update_parallel(blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
+    """The loop of ``_update_serial`` over threads (a separate function: see kernels_common)."""
+    for b in prange(blocks.shape[0]):
+        counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref,
+                                 acc_e, acc_i, slot_base, flag)  # fmt: skip
 
 
 @njit(cache=True)
@@ -126,15 +152,16 @@ def plasticity(spikes, n_spk, n_spk_neurons, rules, x, y, weight, post, pre_ptr,
 @njit(cache=True)
 def run_chunk(
     n0, m,
-    seg_ptr, seg_par, seg_ref, v, i_e, i_i, ref,
+    blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, parallel,
     input_ptr, input_ids,
-    ptr, split, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+    bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
     rules, x, y, pre_ptr, pre_pos, pre_rule, post_ptr, post_pos, post_pre, post_rule,
     spikes, rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
     samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
 ):  # fmt: skip
     """Advance steps ``n0 .. n0+m-1``; stop early when the spike buffer might overflow.
 
+    ``ring == 1`` means direct delivery (``acc_e is i_e``, see the module docstring).
     Returns ``(steps_done, spike_count, events)``.
     """
     n_neurons = v.size
@@ -143,16 +170,22 @@ def run_chunk(
     for n in range(n0, n0 + m):
         if count + n_rec > out_steps.size:
             return n - n0, count, events
-        n_spk_neurons = update_neurons((n % ring) * n_neurons, seg_ptr, seg_par, seg_ref, v, i_e, i_i, ref,
-                                       acc_e, acc_i, spikes)  # fmt: skip
+        slot_base = (n % ring) * n_neurons if ring > 1 else -1
+        if parallel:
+            _update_parallel(
+                blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag
+            )
+        else:
+            _update_serial(blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag)
+        n_spk_neurons = collect_spikes(blocks, counts, flag, spikes)
+        sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
+                     out_ii)  # fmt: skip
         n_spk = add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk_neurons)
-        events += propagate(n, spikes, n_spk, ptr, split, post, weight, delay, uniform_delay, ring, n_neurons,
-                            acc_e, acc_i)  # fmt: skip
+        events += propagate(n, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
+                            acc_e, acc_i, parallel)  # fmt: skip
         if has_stdp:
             plasticity(spikes, n_spk, n_spk_neurons, rules, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
                        post_ptr, post_pos, post_pre, post_rule)  # fmt: skip
         count = record_spikes(n, n0, spikes, n_spk, n_spk_neurons, rec_mask, out_steps, out_ids, count, pop_of,
                               pop_counts)  # fmt: skip
-        sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
-                     out_ii)  # fmt: skip
     return m, count, events

@@ -2,12 +2,16 @@
 
 Shared by the float and the fixed kernels (only the weight and parameter dtypes differ):
 
-- Synapses stay in CSR over the global presynaptic index (neurons, then sources), but
-  each row is split into its excitatory part followed by its inhibitory part, so the
-  scatter routes by target without a per-synapse flag (``split[k]`` is the boundary).
-  Within each part the order of ``BuiltNetwork`` is kept (sorted by post index).
-  Routing by target equals routing by sign (the doc's rule): excitatory weights are
-  >= 0, inhibitory <= 0, and a zero weight adds nothing either way.
+- Synapses stay in CSR over the global presynaptic index (neurons, then sources). For
+  ``n_parts`` threads the postsynaptic neurons are cut into ``n_parts`` contiguous ranges
+  (balanced by incoming synapses), and each row is ordered by part, then excitatory
+  before inhibitory: ``bounds[k, 2t] .. bounds[k, 2t+1]`` are the excitatory synapses of
+  row ``k`` onto part ``t``, ``.. bounds[k, 2t+2]`` its inhibitory ones. Thread ``t`` then
+  scatters only into its own targets (no atomics), and the scatter routes by target
+  without a per-synapse flag. Within each piece the order of ``BuiltNetwork`` is kept, so
+  every target receives its inputs in the same order for any ``n_parts``: float sums
+  are identical bit for bit. Routing by target equals routing by sign (the doc's rule):
+  excitatory weights are >= 0, inhibitory <= 0, and a zero weight adds nothing.
   ``order`` maps a layout position to the ``BuiltNetwork`` CSR position.
 - Delays: uniform delays are one scalar (no per-synapse array); otherwise int16.
 - Plastic synapses: per presynaptic element (for depression on a pre spike) and per
@@ -15,7 +19,9 @@ Shared by the float and the fixed kernels (only the weight and parameter dtypes 
   into the layout's weight array.
 - Neuron parameters are run-length encoded into *segments* of consecutive neurons with
   identical parameters, so the update loop keeps them in registers instead of streaming
-  one array per parameter.
+  one array per parameter, and the segments are cut into *blocks* (``lo, hi, segment``):
+  the unit of work of a parallel update and the granularity at which spikes are looked
+  for (a block that reports no spike is not scanned).
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ KIND, D_PRE, D_POST, A_PLUS, A_MINUS, W_MIN, W_MAX, BUMP_PRE, BUMP_POST, NEAREST
 N_RULE_COLS = 10
 PAIR_ADD, PAIR_MULT, WINDOW = 0, 1, 2
 
-# longest segment: keeps segments a unit of work for a parallel update
-MAX_SEGMENT = 1 << 14
+# neurons per block: small enough that most blocks of a sparsely firing network have no
+# spike (their flags are not scanned), large enough to amortize the vector loop's
+# prologue/epilogue and a block's bookkeeping
+BLOCK = 512
 
 
 @dataclass
@@ -42,7 +50,7 @@ class SynapseLayout:
     """Synapses and plasticity indices in the kernels' order (see module docstring)."""
 
     ptr: np.ndarray  # int64 (n_pre + 1)
-    split: np.ndarray  # int64 (n_pre): end of the excitatory part of each row
+    bounds: np.ndarray  # int64 (n_pre, 2 * n_parts + 1): pieces of each row, see module docstring
     post: np.ndarray  # int32
     delay: np.ndarray  # int16 per synapse, or empty when delays are uniform
     uniform_delay: int  # the delay when uniform, else 0
@@ -56,6 +64,10 @@ class SynapseLayout:
     post_pre: np.ndarray
     post_rule: np.ndarray
 
+    @property
+    def n_parts(self) -> int:
+        return (self.bounds.shape[1] - 1) // 2
+
     def to_layout(self, csr_values: np.ndarray, dtype) -> np.ndarray:
         """Per-synapse values from BuiltNetwork CSR order into layout order."""
         return np.ascontiguousarray(np.asarray(csr_values)[self.order], dtype=dtype)
@@ -67,15 +79,31 @@ class SynapseLayout:
         return out
 
 
-def synapse_layout(built: BuiltNetwork) -> SynapseLayout:
-    """Build the synapse layout of ``built``."""
+def part_cuts(built: BuiltNetwork, n_parts: int) -> np.ndarray:
+    """First neuron of each of ``n_parts`` post ranges (and ``n_neurons``), balanced by in-degree."""
+    indegree = np.bincount(built.syn_post, minlength=built.n_neurons)
+    cum = np.concatenate([[0], np.cumsum(indegree)])
+    targets = cum[-1] * np.arange(1, n_parts) / n_parts
+    inner = np.searchsorted(cum, targets, side="left") if cum[-1] else np.zeros(n_parts - 1, np.int64)
+    return np.concatenate([[0], np.minimum(inner, built.n_neurons), [built.n_neurons]]).astype(np.int64)
+
+
+def synapse_layout(built: BuiltNetwork, n_parts: int = 1) -> SynapseLayout:
+    """Build the synapse layout of ``built`` for ``n_parts`` threads."""
     n_pre = built.syn_ptr.size - 1
     pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(built.syn_ptr))
     inh = ~built.syn_exc.astype(bool)
-    # stable: exc before inh within a row, BuiltNetwork order inside each part
-    order = np.lexsort((np.arange(pre.size), inh, pre)).astype(np.int64)
-    n_exc = np.bincount(pre[~inh], minlength=n_pre).astype(np.int64)
-    split = built.syn_ptr[:-1] + n_exc
+    part = np.searchsorted(part_cuts(built, n_parts)[1:-1], built.syn_post, side="right")
+    piece = 2 * part + inh  # piece of its row: (part, exc/inh)
+    key = pre * (2 * n_parts) + piece
+    # stable: by row, then piece, BuiltNetwork order inside each piece (rows are sorted
+    # already, so the merge sort runs over nearly sorted data)
+    order = np.argsort(key, kind="stable").astype(np.int64)
+    counts = np.bincount(key, minlength=n_pre * 2 * n_parts).reshape(n_pre, -1)
+    bounds = np.empty((n_pre, 2 * n_parts + 1), np.int64)
+    bounds[:, 0] = built.syn_ptr[:-1]
+    np.cumsum(counts, axis=1, out=bounds[:, 1:])
+    bounds[:, 1:] += built.syn_ptr[:-1, None]
     delay = built.syn_delay[order]
     uniform = delay.size == 0 or bool(np.all(delay == delay[0]))
     uniform_delay = int(delay[0]) if delay.size else 1
@@ -90,7 +118,7 @@ def synapse_layout(built: BuiltNetwork) -> SynapseLayout:
     np.cumsum(np.bincount(post[plastic], minlength=built.n_neurons), out=post_ptr[1:])
     return SynapseLayout(
         ptr=built.syn_ptr.astype(np.int64),
-        split=split,
+        bounds=bounds,
         post=post,
         delay=np.zeros(0, np.int16) if uniform else delay.astype(np.int16),
         uniform_delay=uniform_delay if uniform else 0,
@@ -106,23 +134,22 @@ def synapse_layout(built: BuiltNetwork) -> SynapseLayout:
     )
 
 
-def segments(table: np.ndarray, max_len: int = MAX_SEGMENT) -> tuple[np.ndarray, np.ndarray]:
-    """Run-length encode the rows of a per-neuron parameter ``table`` (n, P).
+def segments(table: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Run-length encode the rows of a per-neuron parameter ``table`` (n, P), then cut into blocks.
 
-    Returns ``(seg_ptr, first)``: neurons ``seg_ptr[s]:seg_ptr[s+1]`` share the parameters
-    of neuron ``first[s]``. Runs are cut at ``max_len`` neurons.
+    Returns ``(blocks, first)``: ``blocks[b] = (lo, hi, s)``, neurons ``lo:hi`` share the
+    parameters of neuron ``first[s]`` (segment ``s``). Blocks hold at most ``block`` neurons.
     """
     n = table.shape[0]
     if n == 0:
-        return np.zeros(1, np.int64), np.zeros(0, np.int64)
+        return np.zeros((0, 3), np.int64), np.zeros(0, np.int64)
     change = np.ones(n, bool)
     change[1:] = np.any(table[1:] != table[:-1], axis=1)
-    starts = np.flatnonzero(change)
-    cut = []
-    for s, e in zip(starts, np.append(starts[1:], n)):
-        cut.extend(range(int(s), int(e), max_len))
-    first = np.asarray(cut, np.int64)
-    return np.append(first, n).astype(np.int64), first
+    first = np.flatnonzero(change).astype(np.int64)
+    rows = []
+    for s, (lo, hi) in enumerate(zip(first, np.append(first[1:], n))):
+        rows.extend((b, min(b + block, int(hi)), s) for b in range(int(lo), int(hi), block))
+    return np.array(rows, np.int64).reshape(-1, 3), first
 
 
 def float_rule_table(built: BuiltNetwork, dtype) -> np.ndarray:

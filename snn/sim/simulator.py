@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 from ..build import BuiltNetwork
@@ -39,7 +40,8 @@ class Simulator:
     created, so the same network and seed give identical results on every run, in both
     modes, for any chunking of ``run`` calls. ``spike_populations`` overrides which
     populations' spikes are recorded (default: ``network.recordings.spikes``).
-    ``threads`` is accepted for API stability; the kernels currently run on one thread.
+    ``threads``: numba threads for the neuron update and propagation (at most
+    ``numba.config.NUMBA_NUM_THREADS`` run at once); results are identical for any value.
     """
 
     def __init__(
@@ -72,7 +74,7 @@ class Simulator:
         self.progress = progress
         self.built = built
         self.quantized = quantized if mode == "fixed" else None
-        self.syn = synapse_layout(built)
+        self.syn = synapse_layout(built, threads)
         n, n_pre = built.n_neurons, built.n_neurons + built.n_sources
         n_rules = len(built.rules)
         if mode == "float":
@@ -82,9 +84,17 @@ class Simulator:
         sdt = self._state_dtype
         self.i_e = np.zeros(n, sdt)
         self.i_i = np.zeros(n, sdt)
-        self.ref = np.zeros(n, np.int64 if mode == "fixed" else np.int32)
-        self.acc_e = np.zeros(self.syn.ring * n, sdt)
-        self.acc_i = np.zeros(self.syn.ring * n, sdt)
+        self.ref = np.zeros(n, self._ref_dtype)
+        self._flag = np.zeros(n, np.uint8)
+        self._counts = np.zeros(self._blocks.shape[0], np.int64)
+        # float mode, all delays 1: no ring, propagation adds into i_e/i_i (kernels_float.py);
+        # the fixed mode keeps its accumulators (the doc saturates i + sum, not each term)
+        self._ring = 1 if mode == "float" and built.max_delay == 1 else self.syn.ring
+        if self._ring == 1:
+            self.acc_e, self.acc_i = self.i_e, self.i_i
+        else:
+            self.acc_e = np.zeros(self._ring * n, sdt)
+            self.acc_i = np.zeros(self._ring * n, sdt)
         self.x = np.zeros((n_rules, n_pre), sdt)
         self.y = np.zeros((n_rules, n), sdt)
         self._spikes = np.zeros(max(n_pre, 1), np.int64)
@@ -113,10 +123,12 @@ class Simulator:
              prop["a_e"], prop["a_i"], prop["p_e"], prop["p_i"]], axis=1,
         ).reshape(b.n_neurons, kernels_float.N_PARAM_COLS)  # fmt: skip
         ref_steps = np.floor(p["t_ref"] / b.dt + 0.5).astype(np.int64)  # round half up, as quantize
-        self._seg_ptr, first = segments(np.column_stack([table, ref_steps]))
+        self._blocks, first = segments(np.column_stack([table, ref_steps]))
         self._seg_par = np.ascontiguousarray(table[first], dtype=dt_)
         self._aux = ref_steps[first]
         self._state_dtype = dt_
+        # the narrowest counter that holds R: fewer bytes streamed, more vector lanes
+        self._ref_dtype = np.int16 if ref_steps.size == 0 or ref_steps.max() < 2**15 else np.int32
         self.v = p["v_init"].astype(dt_)
         self.weight = self.syn.to_layout(b.syn_weight, dt_)
         self._rules = float_rule_table(b, dt_)
@@ -129,8 +141,9 @@ class Simulator:
             .reshape(self.built.n_neurons, kernels_fixed.N_PARAM_COLS)
             .astype(np.int64)
         )
-        self._seg_ptr, first = segments(table)
+        self._blocks, first = segments(table)
         self._seg_par = np.ascontiguousarray(table[first])
+        self._ref_dtype = np.int64
         consts = np.zeros(kernels_fixed.N_CONSTS, np.int64)
         consts[kernels_fixed.C_BITS] = s.coef_bits
         consts[kernels_fixed.V_LO], consts[kernels_fixed.V_HI] = s.v_range
@@ -149,13 +162,21 @@ class Simulator:
     def _args(self, n0: int, m: int) -> tuple:
         b, syn = self.built, self.syn
         return (
-            n0, m, self._seg_ptr, self._seg_par, self._aux, self.v, self.i_e, self.i_i, self.ref,
+            n0, m, self._blocks, self._counts, self._seg_par, self._aux, self.v, self.i_e, self.i_i, self.ref,
+            self._flag, self.threads > 1,
             b.input_ptr, b.input_ids,
-            syn.ptr, syn.split, syn.post, self.weight, syn.delay, syn.uniform_delay, syn.ring, self.acc_e, self.acc_i,
+            syn.bounds, syn.post, self.weight, syn.delay, syn.uniform_delay, self._ring, self.acc_e, self.acc_i,
             self._rules, self.x, self.y, syn.pre_ptr, syn.pre_pos, syn.pre_rule,
             syn.post_ptr, syn.post_pos, syn.post_pre, syn.post_rule,
             self._spikes, *self.monitors.chunk_args(n0, m),
         )  # fmt: skip
+
+    def synapse_bytes(self) -> int:
+        """Bytes of the per-synapse arrays the kernels read: post index, weight, delays, plastic indices."""
+        syn = self.syn
+        arrays = (syn.post, self.weight, syn.delay, syn.pre_pos, syn.pre_rule, syn.post_pos, syn.post_pre,
+                  syn.post_rule)  # fmt: skip
+        return int(sum(a.nbytes for a in arrays))
 
     def _compile(self) -> None:
         """Compile (or load from numba's cache) with a zero-step call; its time is ``compile_s``."""
@@ -170,10 +191,18 @@ class Simulator:
         """
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
             raise NetworkError(f"simulator: n_steps must be an integer >= 0, got {n_steps!r}")
+        previous_threads = numba.get_num_threads()
+        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            self._run(int(n_steps))
+        finally:
+            numba.set_num_threads(previous_threads)
+
+    def _run(self, n_steps: int) -> None:
         if self.compile_s is None:
             self._compile()
-        target = self.step + int(n_steps)
-        bar = RunProgress(int(n_steps), self.progress)
+        target = self.step + n_steps
+        bar = RunProgress(n_steps, self.progress)
         start = self.step
         try:
             while self.step < target:
