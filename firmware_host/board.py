@@ -89,7 +89,9 @@ class Board:
     Time-outs are bounded everywhere: ``timeout`` is the base wait for a reply beyond
     the time the bytes need on the line at ``baud``; each retry doubles it, up to
     ``retries`` tries. ``window`` caps the frames in flight (the device's credits cap it
-    too). ``sim_options`` go to the simulated board (``spec``, ``faults``, ``seed``, ...).
+    too). ``max_payload`` caps burst frames below the board's own limit (shorter frames
+    survive a noisy line better). ``step_s`` is the device time allowed per timestep in
+    STEP's time-out. ``sim_options`` go to the simulated board (``spec``, ``faults``, ``seed``, ...).
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class Board:
         retries: int = 8,
         window: int = 16,
         step_s: float = 0.002,
+        max_payload: int | None = None,
         **sim_options,
     ) -> None:
         self._server: PtyServer | None = None
@@ -111,7 +114,7 @@ class Board:
             raise TypeError(f"options {sorted(sim_options)} apply to the simulated board only")
         else:
             path = url
-        self.url, self.baud, self.step_s = url, baud, step_s
+        self.url, self.baud, self.step_s, self._max_payload = url, baud, step_s, max_payload
         try:
             port = serial.serial_for_url(path, baudrate=baud, timeout=0.02, write_timeout=10)
         except (serial.SerialException, ValueError) as exc:
@@ -213,8 +216,8 @@ class Board:
         return decode_words(self.spec, Region(region), index, count, reply.data[ADDRESS.size :])
 
     def _split(self, writes: list[Write], overhead: int) -> list[Write]:
-        """Cut writes into pieces whose payload fits the board's ``max_payload``."""
-        room = self.identity.max_payload - overhead
+        """Cut writes into pieces whose payload fits the board's ``max_payload`` (and ours)."""
+        room = min(self.identity.max_payload, self._max_payload or self.identity.max_payload) - overhead
         out = []
         for region, index, words in writes:
             sizes = word_format(self.spec, region, index, words.size).nbytes

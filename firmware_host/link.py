@@ -67,6 +67,7 @@ class _Slot:
     request: Request
     seq: int
     tries: int = 0
+    timeouts: int = 0  # consecutive time-outs: the exponent of the back-off
     order: int = 0  # send order of the latest transmission
     deadline: float = 0.0
     busy: bool = False  # waiting out a BUSY before sending again
@@ -128,7 +129,9 @@ class Link:
             now = time.monotonic()
             for slot in list(pending.values()):
                 if slot.deadline <= now:
-                    self.stats.timeouts += not slot.busy
+                    if not slot.busy:
+                        self.stats.timeouts += 1
+                        slot.timeouts += 1
                     self._send(slot)
         return results  # type: ignore[return-value]
 
@@ -181,9 +184,12 @@ class Link:
             self._line_free
             + slot.request.reply_bytes * self._bit_time
             + slot.request.device_s
-            + self.timeout * 2 ** min(slot.tries, MAX_BACKOFF_DOUBLINGS)
+            + self._backoff(slot)
         )
         slot.tries += 1
+
+    def _backoff(self, slot: _Slot) -> float:
+        return self.timeout * 2 ** min(slot.timeouts, MAX_BACKOFF_DOUBLINGS)
 
     def _write(self, data: bytes) -> None:
         try:
@@ -215,7 +221,8 @@ class Link:
             self.stats.naks += 1
             if status is Status.BUSY:  # wait before sending again
                 slot.busy = True
-                slot.deadline = time.monotonic() + self.timeout * 2 ** min(slot.tries, MAX_BACKOFF_DOUBLINGS)
+                slot.timeouts += 1
+                slot.deadline = time.monotonic() + self._backoff(slot)
             else:
                 self._send(slot)
         else:
