@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -287,11 +288,24 @@ def test_stdp_pair_float_exact_exponentials():
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_threads_do_not_change_results(mode):
+@pytest.mark.parametrize("delays", ["ring", "direct"])  # delay 2 on "ii" / all delays 1
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_do_not_change_results(mode, delays, threads, monkeypatch):
+    # the parallel kernels run from any size on (by default small networks stay serial)
+    monkeypatch.setattr(snn.sim.simulator, "PARALLEL_MIN_NEURONS_PER_THREAD", 0)
     net = small_cuba(duration=20.0)
+    if delays == "direct":
+        net.projections["ii"].delay = 1
     one = snn.Simulator(net, mode, threads=1, progress=False)
-    two = snn.Simulator(net, mode, threads=2, progress=False)
+    many = snn.Simulator(net, mode, threads=threads, progress=False)
+    assert not one.parallel and many.parallel
+    assert many.syn.n_parts == threads  # one CSR part per thread, each with synapses
+    assert all(np.any(many.syn.bounds[:, 2 * t + 2] > many.syn.bounds[:, 2 * t]) for t in range(threads))
+    assert numba.config.NUMBA_NUM_THREADS >= 2  # so that two threads really ran
     one.run(200)
-    two.run(200)
+    many.run(200)
+    a, b = one.results(), many.results()
+    assert a.n_spikes > 50
+    same_results(a, b)
     for key, value in one.state.items():
-        np.testing.assert_array_equal(value, two.state[key], err_msg=key)
+        np.testing.assert_array_equal(value, many.state[key], err_msg=key)

@@ -23,19 +23,23 @@ from numba import njit, prange, uint64
 
 
 @njit(cache=True)
-def collect_spikes(blocks, counts, flag, spikes):
+def collect_spikes(blocks, counts, flag, flag_words, spikes):
     """The neurons flagged by the update, in index order, into ``spikes``; returns their number.
 
-    Only blocks with a spike are scanned; the scan is branch-free (``spikes`` has room: the
-    write position never passes the neuron index).
+    Only blocks with a spike are looked at, 8 flags at a time (``flag_words`` is a uint64
+    view of ``flag``), and only the bytes of a nonzero word are tested.
     """
     n_spk = 0
     for b in range(blocks.shape[0]):
-        if counts[b] > 0:
-            for jj in range(blocks[b, 0], blocks[b, 1]):
-                j = uint64(jj)
-                spikes[n_spk] = jj
-                n_spk += flag[j] != 0
+        if counts[b] == 0:
+            continue
+        lo, hi = blocks[b, 0], blocks[b, 1]
+        for w in range(lo >> 3, (hi + 7) >> 3):
+            if flag_words[uint64(w)] != 0:
+                for jj in range(max(w << 3, lo), min((w << 3) + 8, hi)):
+                    if flag[uint64(jj)] != 0:
+                        spikes[n_spk] = jj
+                        n_spk += 1
     return n_spk
 
 

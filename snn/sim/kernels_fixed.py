@@ -151,7 +151,7 @@ def plasticity(spikes, n_spk, n_spk_neurons, rules, consts, x, y, weight, post, 
 @njit(cache=True)
 def run_chunk(
     n0, m,
-    blocks, counts, seg_par, consts, v, i_e, i_i, ref, flag, parallel,
+    blocks, counts, seg_par, consts, v, i_e, i_i, ref, flag, flag_words, parallel,
     input_ptr, input_ids,
     bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
     rules, x, y, pre_ptr, pre_pos, pre_rule, post_ptr, post_pos, post_pre, post_rule,
@@ -170,7 +170,7 @@ def run_chunk(
             _update_parallel(blocks, counts, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag)
         else:
             _update_serial(blocks, counts, seg_par, consts, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag)
-        n_spk_neurons = collect_spikes(blocks, counts, flag, spikes)
+        n_spk_neurons = collect_spikes(blocks, counts, flag, flag_words, spikes)
         sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
                      out_ii)  # fmt: skip
         n_spk = add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk_neurons)

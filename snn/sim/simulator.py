@@ -26,6 +26,10 @@ from .progress import RunProgress
 from .results import Results, SpikeTrains
 
 _CHUNK_SECONDS = 0.2  # target wall time of one kernel call
+# threads > 1 run the parallel kernels only from this many neurons per thread on: each
+# parallel region (two per step) costs about 1 us to start and join, more than a small
+# network's whole step saves (measured on 2 cores: break-even near 10k neurons)
+PARALLEL_MIN_NEURONS_PER_THREAD = 8192
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -42,6 +46,8 @@ class Simulator:
     populations' spikes are recorded (default: ``network.recordings.spikes``).
     ``threads``: numba threads for the neuron update and propagation (at most
     ``numba.config.NUMBA_NUM_THREADS`` run at once); results are identical for any value.
+    Networks with fewer than ``PARALLEL_MIN_NEURONS_PER_THREAD`` neurons per thread run
+    on one thread (``Simulator.parallel`` says which).
     """
 
     def __init__(
@@ -74,7 +80,8 @@ class Simulator:
         self.progress = progress
         self.built = built
         self.quantized = quantized if mode == "fixed" else None
-        self.syn = synapse_layout(built, threads)
+        self.parallel = threads > 1 and built.n_neurons >= threads * PARALLEL_MIN_NEURONS_PER_THREAD
+        self.syn = synapse_layout(built, threads if self.parallel else 1)
         n, n_pre = built.n_neurons, built.n_neurons + built.n_sources
         n_rules = len(built.rules)
         if mode == "float":
@@ -85,7 +92,9 @@ class Simulator:
         self.i_e = np.zeros(n, sdt)
         self.i_i = np.zeros(n, sdt)
         self.ref = np.zeros(n, self._ref_dtype)
-        self._flag = np.zeros(n, np.uint8)
+        # spike flags, padded to whole words: collect_spikes skips 8 silent neurons at a time
+        self._flag_words = np.zeros((n + 7) // 8, np.uint64)
+        self._flag = self._flag_words.view(np.uint8)
         self._counts = np.zeros(self._blocks.shape[0], np.int64)
         # float mode, all delays 1: no ring, propagation adds into i_e/i_i (kernels_float.py);
         # the fixed mode keeps its accumulators (the doc saturates i + sum, not each term)
@@ -163,7 +172,7 @@ class Simulator:
         b, syn = self.built, self.syn
         return (
             n0, m, self._blocks, self._counts, self._seg_par, self._aux, self.v, self.i_e, self.i_i, self.ref,
-            self._flag, self.threads > 1,
+            self._flag, self._flag_words, self.parallel,
             b.input_ptr, b.input_ids,
             syn.bounds, syn.post, self.weight, syn.delay, syn.uniform_delay, self._ring, self.acc_e, self.acc_i,
             self._rules, self.x, self.y, syn.pre_ptr, syn.pre_pos, syn.pre_rule,
@@ -192,7 +201,7 @@ class Simulator:
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
             raise NetworkError(f"simulator: n_steps must be an integer >= 0, got {n_steps!r}")
         previous_threads = numba.get_num_threads()
-        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(self.threads if self.parallel else 1, numba.config.NUMBA_NUM_THREADS))
         try:
             self._run(int(n_steps))
         finally:
