@@ -42,11 +42,13 @@ class AllToAll(Connectivity):
     rule: ClassVar[str] = "all_to_all"
 
     def pairs(self, n_pre, n_post, same, rng):
+        """See :meth:`Connectivity.pairs`."""
         pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
         post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
         return _drop_self(pre, post, same and not self.allow_self)
 
     def params(self) -> dict:
+        """See :meth:`Connectivity.params`."""
         return {"allow_self": self.allow_self}
 
 
@@ -57,12 +59,14 @@ class OneToOne(Connectivity):
     rule: ClassVar[str] = "one_to_one"
 
     def check(self, where, n_pre, n_post):
+        """See :meth:`Connectivity.check`."""
         if n_pre != n_post:
             raise NetworkError(
                 f"{where}: one_to_one needs populations of equal size, got {n_pre} and {n_post}"
             )
 
     def pairs(self, n_pre, n_post, same, rng):
+        """See :meth:`Connectivity.pairs`."""
         idx = np.arange(n_pre, dtype=np.int64)
         return idx, idx.copy()
 
@@ -76,10 +80,12 @@ class FixedProbability(Connectivity):
     rule: ClassVar[str] = "fixed_probability"
 
     def check(self, where, n_pre, n_post):
+        """See :meth:`Connectivity.check`."""
         if isinstance(self.p, bool) or not isinstance(self.p, (int, float)) or not 0.0 <= self.p <= 1.0:
             raise NetworkError(f"{where}: fixed_probability p must be in [0, 1], got {self.p!r}")
 
     def pairs(self, n_pre, n_post, same, rng):
+        """See :meth:`Connectivity.pairs`."""
         total = n_pre * n_post
         if self.p == 0.0 or total == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -101,6 +107,7 @@ class FixedProbability(Connectivity):
         return _drop_self(flat // n_post, flat % n_post, same and not self.allow_self)
 
     def params(self) -> dict:
+        """See :meth:`Connectivity.params`."""
         return {"p": float(self.p), "allow_self": self.allow_self}
 
 
@@ -113,6 +120,7 @@ class FixedInDegree(Connectivity):
     rule: ClassVar[str] = "fixed_indegree"
 
     def check(self, where, n_pre, n_post):
+        """See :meth:`Connectivity.check`."""
         if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 0:
             raise NetworkError(f"{where}: fixed_indegree k must be an integer >= 0, got {self.k!r}")
         if self.k > n_pre:
@@ -121,6 +129,7 @@ class FixedInDegree(Connectivity):
             )
 
     def pairs(self, n_pre, n_post, same, rng):
+        """See :meth:`Connectivity.pairs`."""
         k = int(self.k)
         exclude_self = same and not self.allow_self
         if exclude_self and k > n_pre - 1:
@@ -138,6 +147,7 @@ class FixedInDegree(Connectivity):
         return pre.ravel(), post
 
     def params(self) -> dict:
+        """See :meth:`Connectivity.params`."""
         return {"k": int(self.k), "allow_self": self.allow_self}
 
 
@@ -164,6 +174,7 @@ class Sparse(Connectivity):
         return cls(pre, np.asarray(indices, np.int64))
 
     def check(self, where, n_pre, n_post):
+        """See :meth:`Connectivity.check`."""
         if self.pre.shape != self.post.shape:
             raise NetworkError(
                 f"{where}: shape mismatch, sparse pre has {self.pre.size} entries, post {self.post.size}"
@@ -178,9 +189,11 @@ class Sparse(Connectivity):
                 raise NetworkError(f"{where}: duplicate (pre, post) pairs in the sparse synapse list")
 
     def pairs(self, n_pre, n_post, same, rng):
+        """See :meth:`Connectivity.pairs`."""
         return self.pre.copy(), self.post.copy()
 
     def params(self) -> dict:
+        """See :meth:`Connectivity.params`."""
         return {"pre": self.pre, "post": self.post}
 
     def __eq__(self, other: object) -> bool:

@@ -66,6 +66,7 @@ class PairSTDP(STDPRule):
     kind: ClassVar[str] = "pair"
 
     def check(self, where: str) -> None:
+        """Validate the parameters (see :meth:`STDPRule.check`)."""
         super().check(where)
         for name in ("a_plus", "a_minus"):
             v = _finite(where, name, getattr(self, name))
@@ -85,6 +86,7 @@ class PairSTDP(STDPRule):
             raise NetworkError(f"{where}: multiplicative STDP needs w_max > w_min")
 
     def params(self) -> dict:
+        """Parameters for the file format, with units in the keys."""
         return {
             "a_plus_mV": self.a_plus,
             "a_minus_mV": self.a_minus,
@@ -116,6 +118,7 @@ class WindowSTDP(STDPRule):
     kind: ClassVar[str] = "window"
 
     def check(self, where: str) -> None:
+        """Validate the parameters (see :meth:`STDPRule.check`)."""
         super().check(where)
         for name in ("dw_plus", "dw_minus"):
             v = _finite(where, name, getattr(self, name))
@@ -128,6 +131,7 @@ class WindowSTDP(STDPRule):
                 raise NetworkError(f"{where}: {name} must be an integer >= 1 (timesteps), got {v!r}")
 
     def params(self) -> dict:
+        """Parameters for the file format, with units in the keys."""
         return {
             "dw_plus_mV": self.dw_plus,
             "dw_minus_mV": self.dw_minus,

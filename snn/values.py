@@ -34,6 +34,7 @@ class Uniform:
         return rng.uniform(self.low, self.high, size=n)
 
     def to_dict(self) -> dict:
+        """Inline-table form for the network file."""
         return {"uniform": [float(self.low), float(self.high)]}
 
 
@@ -55,6 +56,7 @@ class Normal:
         return rng.normal(self.mean, self.std, size=n)
 
     def to_dict(self) -> dict:
+        """Inline-table form for the network file."""
         return {"normal": [float(self.mean), float(self.std)]}
 
 
