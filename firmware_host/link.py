@@ -69,6 +69,7 @@ class _Slot:
     tries: int = 0
     timeouts: int = 0  # consecutive time-outs: the exponent of the back-off
     order: int = 0  # send order of the latest transmission
+    first_order: int = 0  # send order of the first one
     deadline: float = 0.0
     busy: bool = False  # waiting out a BUSY before sending again
 
@@ -179,6 +180,7 @@ class Link:
         self.stats.resent += slot.tries > 0
         self._order += 1
         slot.order = self._order
+        slot.first_order = slot.first_order or self._order
         slot.busy = False
         slot.deadline = (
             self._line_free
@@ -214,8 +216,10 @@ class Link:
         if status.ok:
             results[slot.index] = Reply(status, credits, frame.payload[REPLY_HEAD.size :])
             del pending[frame.seq]
-            for other in pending.values():  # answered in order: earlier ones were lost
-                if other.order < slot.order and not other.busy:
+            # Answered in order: what was sent before this frame's first copy (the reply
+            # may be for any copy) and is still unanswered was lost.
+            for other in pending.values():
+                if other.order < slot.first_order and not other.busy:
                     self._send(other)
         elif status in RETRYABLE:
             self.stats.naks += 1

@@ -128,21 +128,27 @@ class PtyServer:
 
     def _serve(self) -> None:
         bit_time = 10.0 / self.baud if self.baud else 0.0
+        # paced, take about 2 ms of line time at once, so that replies leave as bytes arrive
+        chunk = max(16, int(0.002 / bit_time)) if bit_time else 4096
         rx_line = tx_line = time.monotonic()  # when each direction of the line is next free
         quiet_since = time.monotonic()
+        busy = False
         try:
             while not self._stop.is_set():
                 ready, _, _ = select.select([self._master], [], [], 0.001)
-                data = os.read(self._master, 4096) if ready else b""
+                data = os.read(self._master, chunk) if ready else b""
                 now = time.monotonic()
                 if data:
                     quiet_since = now
                     if bit_time:  # the device has these bytes only once they crossed the line
-                        rx_line = max(rx_line, now) + len(data) * bit_time
+                        # a full chunk before: more was queued, the line never paused
+                        start = rx_line if busy else max(rx_line, now)
+                        rx_line = start + len(data) * bit_time
                         _sleep_until(rx_line)
                 elif now - quiet_since > self.idle_s:
                     self.device.idle()
                     quiet_since = now
+                busy = len(data) == chunk
                 out = self.device.exchange(data)
                 if out and bit_time:
                     tx_line = max(tx_line, time.monotonic()) + len(out) * bit_time

@@ -13,7 +13,7 @@ from firmware_host.protocol import word_format
 from snn.core_spec import CoreSpec
 
 # short frames survive a noisy line; more tries, since about one frame in three is hit
-NOISY = dict(baud=3_000_000, timeout=0.02, retries=24, max_payload=48, faults=0.01)
+NOISY = dict(baud=3_000_000, timeout=0.01, retries=24, max_payload=48, faults=0.01)
 REGIONS = (Region.FF_WEIGHT, Region.REC_WEIGHT, Region.NEURON_PARAM, Region.NEURON_STATE)
 
 
