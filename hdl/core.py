@@ -1,0 +1,308 @@
+"""The top of the core: memories, registers, engines and controller behind one command stream.
+
+Every memory has one read and one write port (simple dual-port block RAM). The
+controller's ``phase`` says which block drives them: the command path between steps,
+one engine at a time during a step. See docs/core-hardware.md.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory, WritePort
+from amaranth.lib.wiring import In, Out
+
+from firmware_host.memory_map import Control, Region, region_size
+from snn.core_spec import CoreSpec
+from snn.errors import NetworkError
+
+from .commands import DATA_BITS, command_layout, response_layout
+from .controller import Controller, Phase
+from .learning_engine import LearningEngine
+from .memories import acc_layout, addr_width, param_layout, read_port, rule_layout, state_layout, trace_layout
+from .neuron_engine import NeuronEngine
+from .synapse_engine import SynapseEngine
+
+
+def check_spec(spec: CoreSpec) -> None:
+    """Refuse the CoreSpecs this core does not implement, with a one-line reason."""
+    if spec.max_delay != 1:
+        raise NetworkError(
+            f"the hardware core implements delays of one step only (max_delay=1), got max_delay={spec.max_delay}"
+        )
+    if spec.max_weight_shift >= 1 << 16 or max(spec.max_inputs, spec.max_neurons) >= 1 << 16:
+        raise NetworkError("the control registers are 16 bits: max_inputs, max_neurons must be below 65536")
+
+
+class Core(wiring.Component):
+    """A NeuroCoreX-style core of the sizes and widths of ``spec``.
+
+    ``cmd`` takes :mod:`hdl.commands` commands, ``resp`` gives their answers and the
+    output spikes. One clock domain (``sync``).
+    """
+
+    def __init__(self, spec: CoreSpec):
+        check_spec(spec)
+        self.spec = spec
+        super().__init__(
+            {
+                "cmd": In(stream.Signature(command_layout(spec))),
+                "resp": Out(stream.Signature(response_layout(spec))),
+            }
+        )
+
+    def elaborate(self, platform):
+        spec = self.spec
+        n, k = spec.max_neurons, spec.max_inputs
+        m = Module()
+        ctrl = m.submodules.controller = Controller(spec)
+        neuron = m.submodules.neuron_engine = NeuronEngine(spec)
+        synapse = m.submodules.synapse_engine = SynapseEngine(spec)
+        learn = m.submodules.learning_engine = LearningEngine(spec) if spec.stdp else None
+        wiring.connect(m, wiring.flipped(self.cmd), ctrl.cmd)
+        wiring.connect(m, ctrl.resp, wiring.flipped(self.resp))
+
+        # -- registers ---------------------------------------------------------------------
+        weight_shift = Signal(range(spec.max_weight_shift + 1))
+        n_inputs = Signal(range(k + 1))
+        n_neurons = Signal(range(n + 1))
+        rules = Signal(data.ArrayLayout(rule_layout(spec), 2))
+
+        phase = ctrl.phase
+        stepping = {p: phase == p for p in Phase}
+        cmd_path = ~(
+            stepping[Phase.NEURON] | stepping[Phase.SYNAPSE] | stepping[Phase.LEARN] | stepping[Phase.RESET]
+        )
+
+        # -- engines' inputs ----------------------------------------------------------------
+        m.d.comb += [
+            ctrl.n_inputs.eq(n_inputs),
+            neuron.start.eq(ctrl.neuron_start),
+            neuron.reset.eq(ctrl.reset),
+            neuron.n_neurons.eq(n_neurons),
+            neuron.weight_shift.eq(weight_shift),
+            ctrl.neuron_done.eq(neuron.done),
+            ctrl.spike_count.eq(neuron.spike_count),
+            synapse.start.eq(ctrl.synapse_start),
+            ctrl.synapse_done.eq(synapse.done),
+        ]
+        engines = [synapse] + ([learn] if learn else [])
+        for engine in engines:
+            m.d.comb += [
+                engine.n_neurons.eq(n_neurons),
+                engine.spike_count.eq(neuron.spike_count),
+                engine.input_count.eq(ctrl.input_count),
+                engine.input_bank.eq(ctrl.input_bank),
+            ]
+        if learn:
+            m.d.comb += [
+                learn.start.eq(ctrl.learn_start),
+                learn.reset.eq(ctrl.reset),
+                learn.rules.eq(rules),
+                learn.n_inputs.eq(n_inputs),
+                ctrl.learn_done.eq(learn.done),
+            ]
+
+        # -- the command path's decoding of (region, index) ------------------------------------
+        region, index, wdata = ctrl.mem_region, ctrl.mem_index, ctrl.mem_wdata
+        rows = max(k, n)
+
+        def in_region(r, size=None):
+            return (region == r) & (index < (region_size(spec, r) if size is None else size))
+
+        def split(stride, parts):
+            """``(index // stride, index % stride)`` for ``index < parts * stride`` (no divider)."""
+            part = Signal(range(parts))
+            for p in range(1, parts):
+                with m.If(index >= p * stride):
+                    m.d.comb += part.eq(p)
+            return part, (index - part * stride)[: addr_width(stride) + 1]
+
+        # memories: name -> (depth, width, lanes)
+        params, state, acc, trace = (
+            param_layout(spec),
+            state_layout(spec),
+            acc_layout(spec),
+            trace_layout(spec),
+        )
+        mems = {
+            "state": (n, state.size, state.lanes),
+            "param": (n, params.size, params.lanes),
+            "acc": (n, acc.size, 1),
+            "spikes": (n, addr_width(n), 1),
+            "inputs": (2 * k, addr_width(k), 1),
+            "ff": (k * n, spec.weight_bits, 1),
+            "rec": (n * n, spec.weight_bits, 1),
+        }
+        trace_names = list(learn.trace_depths()) if learn else []
+        for name in trace_names:
+            mems[name] = (learn.trace_depths()[name], trace.size, trace.lanes)
+
+        # command path accesses: name -> (selected, address, lane)
+        access = {
+            "ff": (in_region(Region.FF_WEIGHT), index, 0),
+            "rec": (in_region(Region.REC_WEIGHT), index, 0),
+            "param": (in_region(Region.NEURON_PARAM), index >> 4, index[:4]),
+            "state": (in_region(Region.NEURON_STATE), index >> 2, index[:2]),
+        }
+        if learn:
+            kind, element = split(rows, 4)
+            row_mat, row = split(rows, 2)
+            col_mat, col = split(n, 2)
+            for i, name in enumerate(trace_names):
+                mat, side = divmod(i, 2)
+                depth = mems[name][0]
+                if side == 0:  # pre traces carry the row enables
+                    enable = in_region(Region.STDP_ROW_ENABLE) & (row_mat == mat) & (row < depth)
+                    enable_at = row
+                else:  # post traces carry the column enables
+                    enable = in_region(Region.STDP_COL_ENABLE) & (col_mat == mat)
+                    enable_at = col
+                is_trace = in_region(Region.TRACE) & (kind == i) & (element < depth)
+                access[name] = (is_trace | enable, Mux(is_trace, element, enable_at), Mux(is_trace, 0, 1))
+
+        # -- memories and who drives their ports ----------------------------------------------
+        users = {name: {"rd": [], "wr": []} for name in mems}
+        users["state"]["rd"] = [(~cmd_path, neuron.state_rd)]
+        users["state"]["wr"] = [(~cmd_path, neuron.state_wr)]
+        users["param"]["rd"] = [(~cmd_path, neuron.param_rd)]
+        users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron.acc_rd)]
+        users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron.acc_wr)]
+        users["spikes"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.spikes_rd)]
+        users["spikes"]["wr"] = [(None, neuron.spike_wr)]
+        users["inputs"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.inputs_rd)]
+        users["inputs"]["wr"] = [(None, ctrl.inputs_wr)]
+        for name in ("ff", "rec"):
+            users[name]["rd"] = [(stepping[Phase.SYNAPSE], getattr(synapse, f"{name}_rd"))]
+        if learn:
+            users["spikes"]["rd"].append((stepping[Phase.LEARN], learn.spikes_rd))
+            users["inputs"]["rd"].append((stepping[Phase.LEARN], learn.inputs_rd))
+            for name in ("ff", "rec"):
+                users[name]["rd"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_rd")))
+                users[name]["wr"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_wr")))
+            for name in trace_names:
+                users[name]["rd"].append((~cmd_path, getattr(learn, f"{name}_rd")))
+                users[name]["wr"].append((~cmd_path, getattr(learn, f"{name}_wr")))
+        users["spikes"]["rd"].append((None, ctrl.spikes_rd))
+
+        read_data = {}
+        for name, (depth, width, lanes) in mems.items():
+            mem = m.submodules[f"mem_{name}"] = Memory(shape=width, depth=depth, init=[])
+            wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)
+            rd = mem.read_port(transparent_for=(wr,))
+            chain_rd, chain_wr = list(users[name]["rd"]), list(users[name]["wr"])
+            if name in access:
+                selected, address, lane = access[name]
+                cmd_rd = read_port(depth, width).signature.create()
+                cmd_wr = (
+                    WritePort.Signature(
+                        addr_width=addr_width(depth), shape=width, granularity=wr.signature.granularity
+                    )
+                    .flip()
+                    .create()
+                )
+                lane_bits = width // lanes
+                m.d.comb += [
+                    cmd_rd.addr.eq(address),
+                    cmd_wr.addr.eq(address),
+                    cmd_wr.data.eq(Cat(*[wdata[:lane_bits]] * lanes)),
+                    cmd_wr.en.eq(Mux(ctrl.mem_we & selected, 1 << lane, 0)),
+                ]
+                chain_rd.append((None, cmd_rd))
+                chain_wr.append((None, cmd_wr))
+            self._share(m, rd, chain_rd, write=False)
+            self._share(m, wr, chain_wr, write=True)
+            read_data[name] = rd.data
+
+        # -- registers written by the command path ---------------------------------------------
+        with m.If(ctrl.mem_we & (region == Region.CONTROL)):
+            with m.Switch(index):
+                with m.Case(Control.WEIGHT_SHIFT):
+                    m.d.sync += weight_shift.eq(wdata)
+                with m.Case(Control.N_INPUTS):
+                    m.d.sync += n_inputs.eq(Mux(wdata > k, k, wdata))
+                with m.Case(Control.N_NEURONS):
+                    m.d.sync += n_neurons.eq(Mux(wdata > n, n, wdata))
+        rule_fields = list(rule_layout(spec))
+        with m.If(ctrl.mem_we & in_region(Region.STDP_RULE)):
+            for mat in range(2):
+                for f, (fname, _) in enumerate(rule_fields):
+                    with m.If(index == mat * 16 + f):
+                        m.d.sync += getattr(rules[mat], fname).eq(wdata)
+
+        # -- read data: the word addressed by the last cycle's command ----------------------------
+        last_region = Signal.like(region)
+        last_index = Signal.like(index)
+        with m.If(ctrl.mem_re):
+            m.d.sync += [last_region.eq(region), last_index.eq(index)]
+        if learn:
+            last_kind, last_row_mat, last_col_mat = Signal(2), Signal(), Signal()
+            with m.If(ctrl.mem_re):
+                m.d.sync += [last_kind.eq(kind), last_row_mat.eq(row_mat), last_col_mat.eq(col_mat)]
+        rdata = Signal(DATA_BITS)
+        m.d.comb += ctrl.mem_rdata.eq(rdata)
+
+        def lane_of(layout, word, lane):
+            with m.Switch(lane):
+                for i, fname in enumerate(layout.names):
+                    with m.Case(i):
+                        m.d.comb += rdata.eq(getattr(layout(word), fname))
+
+        with m.Switch(last_region):
+            with m.Case(Region.CONTROL):
+                regs = {
+                    Control.WEIGHT_SHIFT: weight_shift,
+                    Control.N_INPUTS: n_inputs,
+                    Control.N_NEURONS: n_neurons,
+                    Control.STEP_COUNT: ctrl.step,
+                }
+                with m.Switch(last_index):
+                    for i, reg in regs.items():
+                        with m.Case(i):
+                            m.d.comb += rdata.eq(reg)
+            with m.Case(Region.FF_WEIGHT):
+                m.d.comb += rdata.eq(read_data["ff"].as_signed())
+            with m.Case(Region.REC_WEIGHT):
+                m.d.comb += rdata.eq(read_data["rec"].as_signed())
+            with m.Case(Region.NEURON_PARAM):
+                lane_of(params, read_data["param"], last_index[:4])
+            with m.Case(Region.NEURON_STATE):
+                lane_of(state, read_data["state"], last_index[:2])
+            with m.Case(Region.STDP_RULE):
+                for mat in range(2):
+                    for f, (fname, _) in enumerate(rule_fields):
+                        with m.If(last_index == mat * 16 + f):
+                            m.d.comb += rdata.eq(getattr(rules[mat], fname))
+            if learn:
+                pre, post = trace_names[0::2], trace_names[1::2]
+                for r, selector, names, lane in (
+                    (Region.TRACE, last_kind, trace_names, "trace"),
+                    (Region.STDP_ROW_ENABLE, last_row_mat, pre, "enable"),
+                    (Region.STDP_COL_ENABLE, last_col_mat, post, "enable"),
+                ):
+                    with m.Case(r):
+                        with m.Switch(selector):
+                            for i, name in enumerate(names):
+                                with m.Case(i):
+                                    m.d.comb += rdata.eq(getattr(trace(read_data[name]), lane))
+        return m
+
+    @staticmethod
+    def _share(m, port, users, *, write):
+        """Drive ``port`` from the first user whose condition holds; the last one is the default."""
+        for i, (cond, user) in enumerate(users):
+            stmts = [port.addr.eq(user.addr), port.en.eq(user.en)]
+            if write:
+                stmts.append(port.data.eq(user.data))
+            if i == len(users) - 1:
+                if i == 0:
+                    m.d.comb += stmts
+                else:
+                    with m.Else():
+                        m.d.comb += stmts
+            else:
+                with m.If(cond) if i == 0 else m.Elif(cond):
+                    m.d.comb += stmts
+        if not write:
+            for _, user in users:
+                m.d.comb += user.data.eq(port.data)

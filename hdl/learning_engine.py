@@ -1,0 +1,293 @@
+"""The learning engine: phase 5 (plasticity) of docs/core-arithmetic.md.
+
+Per matrix (FF, REC) one STDP rule slot, enabled per row (pre) and per column (post); the
+enable bits live next to the traces (see :func:`hdl.memories.trace_layout`). One pass:
+
+a. decay every trace: one element per cycle, the four trace memories in parallel;
+b. depression: for each presynaptic spike ``k`` of the step, walk row ``k`` (one weight
+   per cycle) against the post traces ``y_j``;
+c. potentiation: for each neuron ``j`` that spiked, walk column ``j`` (one read per row)
+   against the pre traces ``x_k``;
+d. bump the traces of the elements that spiked.
+
+A weight read at ``t`` is written back, clipped to ``[w_min, w_max]``, at ``t + 2``
+(stage 1 forms ``A * trace``, stage 2 the rounding, the multiplicative factor and the
+bound), so a walk runs at one synapse per cycle.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from snn.core_spec import CoreSpec
+
+from .arith import clamp, rnd
+from .memories import addr_width, read_port, rule_layout, trace_layout, write_port
+
+FF, REC = 0, 1
+PRE, POST = 0, 1
+LANE_TRACE, LANE_ENABLE = 0b01, 0b10
+
+
+class LearningEngine(wiring.Component):
+    """STDP for one step, or (``reset`` high at ``start``) clearing every trace.
+
+    ``rules`` holds the two rule slots (FF, REC); a slot whose flag bit 0 is clear leaves
+    its matrix and traces untouched. Spike lists as in :class:`hdl.synapse_engine.SynapseEngine`.
+    """
+
+    def __init__(self, spec: CoreSpec):
+        self.spec = spec
+        n, k = spec.max_neurons, spec.max_inputs
+        self.trace = trace_layout(spec)
+        self.rule = rule_layout(spec)
+        members = {
+            "start": In(1),
+            "reset": In(1),
+            "done": Out(1),
+            "rules": In(data.ArrayLayout(self.rule, 2)),
+            "n_inputs": In(range(k + 1)),
+            "n_neurons": In(range(n + 1)),
+            "spike_count": In(range(n + 1)),
+            "input_count": In(range(k + 1)),
+            "input_bank": In(1),
+            "spikes_rd": read_port(n, addr_width(n)),
+            "inputs_rd": read_port(2 * k, addr_width(k)),
+        }
+        for name, rows in (("ff", k), ("rec", n)):
+            members[f"{name}_rd"] = read_port(rows * n, spec.weight_bits)
+            members[f"{name}_wr"] = write_port(rows * n, spec.weight_bits)
+        for name, depth in self.trace_depths().items():
+            members[f"{name}_rd"] = read_port(depth, self.trace.size)
+            members[f"{name}_wr"] = write_port(depth, self.trace.size, self.trace.lanes)
+        super().__init__(members)
+
+    def trace_depths(self) -> dict[str, int]:
+        """Trace memories in ``TraceKind`` order and their depths."""
+        n, k = self.spec.max_neurons, self.spec.max_inputs
+        return {"ff_pre": k, "ff_post": n, "rec_pre": n, "rec_post": n}
+
+    def elaborate(self, platform):
+        spec = self.spec
+        n_max, k_max = spec.max_neurons, spec.max_inputs
+        C, round_bits = spec.coef_bits, spec.stdp_frac_bits + spec.trace_frac_bits
+        m = Module()
+        rules = self.rules
+        # (matrix, side) -> (read port, write port, elements in use)
+        traces = {}
+        depths = {}
+        for (mat, side), name in zip(
+            ((FF, PRE), (FF, POST), (REC, PRE), (REC, POST)), self.trace_depths(), strict=True
+        ):
+            used = self.n_inputs if name == "ff_pre" else self.n_neurons
+            traces[mat, side] = (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"), used)
+            depths[mat, side] = self.trace_depths()[name]
+        weights = [(self.ff_rd, self.ff_wr), (self.rec_rd, self.rec_wr)]
+
+        def enabled(mat):
+            return rules[mat].flags[0]
+
+        resetting = Signal()
+        m.d.sync += self.done.eq(0)
+
+        # -- a. decay (or clear) every trace ----------------------------------------------
+        e = Signal(range(max(n_max, k_max) + 1))
+        decay_valid = Signal()
+        e_d = Signal.like(e)
+        m.d.sync += decay_valid.eq(0)
+        for (mat, side), (rd, wr, used) in traces.items():
+            x = self.trace(rd.data).trace
+            rule = rules[mat]
+            factor = rule.decay_pre if side == PRE else rule.decay_post
+            decayed = Mux(rule.flags[1], Mux(x > 0, x - 1, 0), (x * factor) >> C)
+            limit = Mux(resetting, depths[mat, side], used)
+            out = self.trace(wr.data)
+            with m.If(decay_valid & (e_d < limit) & (resetting | enabled(mat))):
+                m.d.comb += [
+                    wr.addr.eq(e_d),
+                    wr.en.eq(LANE_TRACE),
+                    out.trace.eq(Mux(resetting, 0, decayed)),
+                ]
+
+        # -- b, c. depression and potentiation walks ---------------------------------------
+        job = Signal(range(4))  # (matrix, ltp) = (job & 1, job >> 1)
+        mat, ltp = job[0], job[1]
+        from_inputs = (mat == FF) & ~ltp  # depression of FF rows: the input spikes
+        count = Mux(from_inputs, self.input_count, self.spike_count)
+        s = Signal(range(max(n_max, k_max) + 1))
+        m.d.comb += [
+            self.spikes_rd.addr.eq(s),
+            self.inputs_rd.addr.eq(Mux(self.input_bank, k_max, 0) + s),
+        ]
+        listed = Mux(from_inputs, self.inputs_rd.data, self.spikes_rd.data)
+        line = Signal(range(max(n_max, k_max)))
+        pos = Signal(range(max(n_max, k_max) + 1))
+        length = Signal.like(pos)
+        addr = Signal(range(max(n_max, k_max) * n_max + 1))
+        stride = Signal(range(n_max + 1))
+
+        # pipeline: stage 1 has the weight and the partner's trace, stage 2 writes
+        v1, v2 = Signal(), Signal()
+        m1, m2, ltp1, ltp2 = Signal(), Signal(), Signal(), Signal()
+        a1, a2 = Signal.like(addr), Signal.like(addr)
+        m.d.sync += [v1.eq(0), v2.eq(0)]
+        w1 = Signal(signed(spec.weight_bits))
+        m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
+        partner = Signal(self.trace)  # the trace across the synapse: y_j (LTD) or x_k (LTP)
+        m.d.comb += partner.eq(
+            Array(self.trace(traces[mt, sd][0].data) for mt in (FF, REC) for sd in (PRE, POST))[
+                m1 * 2 + ~ltp1
+            ]
+        )
+        rule1 = rules[m1]
+        amp1 = Mux(ltp1, rule1.amp_plus, rule1.amp_minus)
+        w2 = Signal.like(w1)
+        amp2 = Signal(unsigned(spec.stdp_amp_bits))
+        prod2 = Signal(unsigned(spec.stdp_amp_bits + spec.trace_bits))
+        seen2 = Signal()  # partner trace > 0 (the window rule's condition)
+        m.d.sync += [
+            v2.eq(v1 & partner.enable),
+            m2.eq(m1),
+            ltp2.eq(ltp1),
+            a2.eq(a1),
+            w2.eq(w1),
+            amp2.eq(amp1),
+            prod2.eq(amp1 * partner.trace),
+            seen2.eq(partner.trace > 0),
+        ]
+        rule2 = rules[m2]
+        dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)
+        delta = Signal(signed(prod2.shape().width + spec.weight_bits + 3))
+        with m.If(rule2.flags[1]):
+            m.d.comb += delta.eq(amp2)
+        with m.Elif(rule2.flags[2]):
+            m.d.comb += delta.eq(rnd(prod2 * dist, round_bits))
+        with m.Else():
+            m.d.comb += delta.eq(rnd(prod2, round_bits))
+        lo = Mux(ltp2, -(1 << (delta.shape().width + 1)), rule2.w_min)
+        hi = Mux(ltp2, rule2.w_max, 1 << (delta.shape().width + 1))
+        updated = clamp(Mux(ltp2, w2 + delta, w2 - delta), lo, hi, spec.weight_bits)
+        write = v2 & (seen2 | ~rule2.flags[1])
+        for mt, (_, wr) in enumerate(weights):
+            with m.If(write & (m2 == mt)):
+                m.d.comb += [wr.addr.eq(a2), wr.data.eq(updated), wr.en.eq(1)]
+
+        # -- d. bumps ----------------------------------------------------------------------
+        bump_inputs = Signal()  # bumping FF_PRE for the inputs, else the neurons' traces
+        idx = Signal(range(max(n_max, k_max)))
+
+        def bumped(mat, side, x):
+            rule = rules[mat]
+            bump = rule.bump_pre if side == PRE else rule.bump_post
+            replace = rule.flags[1] | rule.flags[3]  # window, or pair "nearest"
+            total = x + bump
+            return Mux(replace, bump, Mux(total > spec.trace_max, spec.trace_max, total))
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [resetting.eq(self.reset), e.eq(0)]
+                    m.next = "DECAY"
+            with m.State("DECAY"):
+                for rd, _, _ in traces.values():
+                    m.d.comb += rd.addr.eq(e)
+                last = Mux(
+                    resetting,
+                    max(n_max, k_max),
+                    Mux(self.n_inputs > self.n_neurons, self.n_inputs, self.n_neurons),
+                )
+                with m.If(e == last):
+                    m.d.sync += [job.eq(0), s.eq(0)]
+                    m.next = "DECAY_DRAIN"
+                with m.Else():
+                    m.d.sync += [decay_valid.eq(1), e_d.eq(e), e.eq(e + 1)]
+            with m.State("DECAY_DRAIN"):
+                with m.If(resetting):
+                    m.d.sync += self.done.eq(1)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                with m.If(~enabled(mat) | (s == count)):
+                    m.d.sync += [s.eq(0), job.eq(job + 1)]
+                    m.next = "JOB_DRAIN"
+                with m.Else():
+                    m.next = "LINE"
+            with m.State("LINE"):
+                # read the enable bit of the row (LTD) or column (LTP) beside its trace
+                for (mt, sd), (rd, _, _) in traces.items():
+                    with m.If((mat == mt) & (ltp == sd)):
+                        m.d.comb += rd.addr.eq(listed)
+                m.d.sync += line.eq(listed)
+                m.next = "CHECK"
+            with m.State("CHECK"):
+                own = Array(
+                    self.trace(traces[mt, sd][0].data).enable for mt in (FF, REC) for sd in (PRE, POST)
+                )[mat * 2 + ltp]
+                size = Mux(ltp & (mat == FF), self.n_inputs, self.n_neurons)
+                m.d.sync += [
+                    pos.eq(0),
+                    length.eq(size),
+                    addr.eq(Mux(ltp, line, line * n_max)),
+                    stride.eq(Mux(ltp, n_max, 1)),
+                ]
+                with m.If(own & (size != 0)):
+                    m.next = "WALK"
+                with m.Else():
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "FETCH"
+            with m.State("WALK"):
+                for rd, _ in weights:
+                    m.d.comb += rd.addr.eq(addr)
+                for (mt, sd), (rd, _, _) in traces.items():
+                    with m.If((mat == mt) & (ltp != sd)):
+                        m.d.comb += rd.addr.eq(pos)
+                m.d.sync += [
+                    v1.eq(1),
+                    m1.eq(mat),
+                    ltp1.eq(ltp),
+                    a1.eq(addr),
+                    addr.eq(addr + stride),
+                    pos.eq(pos + 1),
+                ]
+                with m.If(pos + 1 == length):
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "FETCH"
+            with m.State("JOB_DRAIN"):
+                # two cycles: the last walk's writes land before the next job reads
+                with m.If(job == 0):
+                    m.d.sync += [s.eq(0), bump_inputs.eq(1)]
+                    m.next = "BUMP_FETCH"
+                with m.Else():
+                    m.next = "FETCH"
+            with m.State("BUMP_FETCH"):
+                with m.If(s == Mux(bump_inputs, self.input_count, self.spike_count)):
+                    m.d.sync += s.eq(0)
+                    with m.If(bump_inputs):
+                        m.d.sync += bump_inputs.eq(0)
+                    with m.Else():
+                        m.d.sync += self.done.eq(1)
+                        m.next = "IDLE"
+                with m.Else():
+                    m.next = "BUMP_READ"
+            with m.State("BUMP_READ"):
+                bump_list = Mux(bump_inputs, self.inputs_rd.data, self.spikes_rd.data)
+                for rd, _, _ in traces.values():
+                    m.d.comb += rd.addr.eq(bump_list)
+                m.d.sync += idx.eq(bump_list)
+                m.next = "BUMP_WRITE"
+            with m.State("BUMP_WRITE"):
+                for (mt, sd), (rd, wr, _) in traces.items():
+                    is_input_trace = (mt, sd) == (FF, PRE)
+                    with m.If(enabled(mt) & (bump_inputs if is_input_trace else ~bump_inputs)):
+                        out = self.trace(wr.data)
+                        m.d.comb += [
+                            wr.addr.eq(idx),
+                            wr.en.eq(LANE_TRACE),
+                            out.trace.eq(bumped(mt, sd, self.trace(rd.data).trace)),
+                        ]
+                m.d.sync += s.eq(s + 1)
+                m.next = "BUMP_FETCH"
+        return m

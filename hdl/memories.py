@@ -1,0 +1,114 @@
+"""Memory-word layouts shared by the core and its engines.
+
+A record of several fields (a neuron's parameters, its state, a trace with its STDP
+enable bit) is stored in one memory word split into equal *lanes*, one field per lane,
+so that a command can write a single field through the write port's byte-enable
+(``granularity``) without a read-modify-write, while an engine reads the whole record in
+one cycle.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Shape, unsigned
+from amaranth.lib import data
+from amaranth.lib.memory import ReadPort, WritePort
+from amaranth.lib.wiring import In
+
+from snn.core_spec import CoreSpec
+
+
+class LaneLayout(data.FlexibleLayout):
+    """Fields ``name: shape`` at offsets ``0, lane, 2*lane, ...`` (``lane`` = widest field)."""
+
+    def __init__(self, fields: dict[str, Shape]):
+        self.lane = max(Shape.cast(s).width for s in fields.values())
+        self.names = list(fields)
+        super().__init__(
+            self.lane * len(fields),
+            {name: data.Field(shape, i * self.lane) for i, (name, shape) in enumerate(fields.items())},
+        )
+
+    @property
+    def lanes(self) -> int:
+        """Number of fields (and write-enable bits)."""
+        return len(self.names)
+
+
+def param_layout(spec: CoreSpec) -> LaneLayout:
+    """A neuron's parameters, in the order of ``firmware_host.memory_map.NeuronParam``."""
+    v, c = Shape(spec.v_bits, True), unsigned(spec.coef_bits)
+    return LaneLayout(
+        {
+            "v_inf": v,
+            "v_thresh": v,
+            "v_reset": v,
+            "v_init": v,
+            "ref_steps": unsigned(spec.refrac_bits),
+            "k_m": c,
+            "a_e": c,
+            "a_i": c,
+            "p_e": c,
+            "p_i": c,
+        }
+    )
+
+
+def state_layout(spec: CoreSpec) -> LaneLayout:
+    """A neuron's state, in the order of ``firmware_host.memory_map.NeuronState``."""
+    i = Shape(spec.i_bits, True)
+    return LaneLayout({"v": Shape(spec.v_bits, True), "i_e": i, "i_i": i, "ref": unsigned(spec.refrac_bits)})
+
+
+def trace_layout(spec: CoreSpec) -> LaneLayout:
+    """An STDP trace and the STDP enable bit of its row (pre) or column (post)."""
+    return LaneLayout({"trace": unsigned(spec.trace_bits), "enable": unsigned(1)})
+
+
+def acc_layout(spec: CoreSpec) -> data.StructLayout:
+    """The two input accumulators of a neuron (never saturate: ``acc_bits`` wide)."""
+    a = Shape(spec.acc_bits, True)
+    return data.StructLayout({"e": a, "i": a})
+
+
+def rule_layout(spec: CoreSpec) -> data.StructLayout:
+    """One STDP rule slot, fields in the order of ``firmware_host.memory_map.RuleField``."""
+    c, a, w, t = (
+        unsigned(spec.coef_bits),
+        unsigned(spec.stdp_amp_bits),
+        Shape(spec.weight_bits, True),
+        unsigned(spec.trace_bits),
+    )
+    return data.StructLayout(
+        {
+            "flags": unsigned(4),
+            "decay_pre": c,
+            "decay_post": c,
+            "amp_plus": a,
+            "amp_minus": a,
+            "w_min": w,
+            "w_max": w,
+            "bump_pre": t,
+            "bump_post": t,
+        }
+    )
+
+
+def addr_width(depth: int) -> int:
+    """Address bits of a memory of ``depth`` words."""
+    return max(1, (depth - 1).bit_length())
+
+
+def read_port(depth: int, width: int):
+    """An engine's side of a memory read port (it drives ``addr``/``en``, gets ``data``)."""
+    return In(ReadPort.Signature(addr_width=addr_width(depth), shape=unsigned(width)))
+
+
+def write_port(depth: int, width: int, lanes: int = 1):
+    """An engine's side of a memory write port with ``lanes`` write-enable bits."""
+    return In(
+        WritePort.Signature(
+            addr_width=addr_width(depth),
+            shape=unsigned(width),
+            granularity=None if lanes == 1 else width // lanes,
+        )
+    )

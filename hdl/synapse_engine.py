@@ -1,0 +1,116 @@
+"""The synaptic-event engine: phase 4 (propagation) of docs/core-arithmetic.md.
+
+Event driven: for each presynaptic spike of the step (the neurons that spiked, then the
+input spikes) it walks the spike's weight row, one weight per cycle, and adds each weight
+to the accumulator of its target: ``acc.e`` for ``w > 0``, ``acc.i`` for ``w < 0``. A
+weight read at cycle ``t`` is added and written back at ``t + 1`` (the accumulator read
+port is transparent, so back-to-back updates of one accumulator see each other).
+Cost: ``(n_neurons + 2)`` cycles per spiking source, plus 3 per step.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from snn.core_spec import CoreSpec
+
+from .memories import acc_layout, addr_width, read_port, write_port
+
+
+class SynapseEngine(wiring.Component):
+    """Propagates one step's spikes through the recurrent (REC) and feed-forward (FF) rows.
+
+    ``start`` pulses once per step; ``done`` pulses when every row was walked and the last
+    accumulator written. Neuron spikes are entries ``0..spike_count-1`` of the spike list,
+    input spikes entries ``0..input_count-1`` of bank ``input_bank`` of the input list.
+    """
+
+    def __init__(self, spec: CoreSpec):
+        self.spec = spec
+        n, k = spec.max_neurons, spec.max_inputs
+        self.acc = acc_layout(spec)
+        super().__init__(
+            {
+                "start": In(1),
+                "done": Out(1),
+                "n_neurons": In(range(n + 1)),
+                "spike_count": In(range(n + 1)),
+                "input_count": In(range(k + 1)),
+                "input_bank": In(1),
+                "spikes_rd": read_port(n, addr_width(n)),
+                "inputs_rd": read_port(2 * k, addr_width(k)),
+                "ff_rd": read_port(k * n, spec.weight_bits),
+                "rec_rd": read_port(n * n, spec.weight_bits),
+                "acc_rd": read_port(n, self.acc.size),
+                "acc_wr": write_port(n, self.acc.size),
+            }
+        )
+
+    def elaborate(self, platform):
+        spec = self.spec
+        n_max, k_max = spec.max_neurons, spec.max_inputs
+        m = Module()
+        from_inputs = Signal()  # walking FF rows (input spikes) rather than REC rows
+        s = Signal(range(max(n_max, k_max) + 1))  # position in the spike list
+        j = Signal(range(n_max + 1))  # column in the row
+        base = Signal(range(max(n_max, k_max) * n_max + 1))  # flat address of the row's column 0
+        count = Mux(from_inputs, self.input_count, self.spike_count)
+        m.d.comb += [
+            self.spikes_rd.addr.eq(s),
+            self.inputs_rd.addr.eq(Mux(self.input_bank, k_max, 0) + s),
+            self.ff_rd.addr.eq(base + j),
+            self.rec_rd.addr.eq(base + j),
+            self.acc_rd.addr.eq(j),
+        ]
+
+        # stage 2: the weight (read last cycle) joins the target's accumulator
+        valid = Signal()
+        col = Signal.like(j)
+        weight_ff = Signal()
+        m.d.sync += valid.eq(0)
+        w = Signal(signed(spec.weight_bits))
+        m.d.comb += w.eq(Mux(weight_ff, self.ff_rd.data, self.rec_rd.data))
+        acc = self.acc(self.acc_rd.data)
+        new = self.acc(self.acc_wr.data)
+        m.d.comb += [
+            self.acc_wr.addr.eq(col),
+            new.e.eq(acc.e + Mux(w > 0, w, 0)),
+            new.i.eq(acc.i + Mux(w < 0, w, 0)),
+            self.acc_wr.en.eq(valid & (w != 0)),
+        ]
+
+        m.d.sync += self.done.eq(0)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [from_inputs.eq(0), s.eq(0)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                # the list read of entry s is issued by the comb address above
+                with m.If(s == count):
+                    m.d.sync += s.eq(0)
+                    with m.If(from_inputs):
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.d.sync += from_inputs.eq(1)
+                with m.Else():
+                    m.next = "ROW"
+            with m.State("ROW"):
+                row = Mux(from_inputs, self.inputs_rd.data, self.spikes_rd.data)
+                m.d.sync += [base.eq(row * n_max), j.eq(0)]
+                with m.If(self.n_neurons == 0):
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "FETCH"
+                with m.Else():
+                    m.next = "WALK"
+            with m.State("WALK"):
+                m.d.sync += [valid.eq(1), col.eq(j), weight_ff.eq(from_inputs), j.eq(j + 1)]
+                with m.If(j + 1 == self.n_neurons):
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "FETCH"
+            with m.State("DRAIN"):
+                m.d.sync += self.done.eq(1)
+                m.next = "IDLE"
+        return m
