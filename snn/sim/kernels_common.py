@@ -11,10 +11,14 @@ wrap-around code, which otherwise keeps LLVM from vectorizing the neuron update 
 Threads: the neuron update runs its blocks in a ``prange`` (each kernel module has its
 own serial and parallel block loop: numba cannot cache a kernel that passes the block
 function around as a first-class value, and a ``prange`` costs about 1 us per call even
-on one thread, too much for one call per step of a small network), and propagation runs one part of the synapses per
-thread (layout.py: each part writes only its own targets). Both give the same numbers
-as one thread, bit for bit: the update is per neuron, and every target receives its
-inputs in the same order.
+on one thread, too much for one call per step of a small network), and propagation
+runs one part of the synapses per thread (layout.py: each part writes only its own
+targets). Both give the same numbers as one thread, bit for bit: the update is per
+neuron, and every target receives its inputs in the same order.
+
+Caution when editing: numba's on-disk cache of ``run_chunk`` (kernels_float.py,
+kernels_fixed.py) embeds these functions but is only invalidated by changes to its own
+file; after editing this module, delete ``snn/sim/__pycache__/*.nbi`` and ``*.nbc``.
 """
 
 from __future__ import annotations
