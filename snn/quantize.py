@@ -377,4 +377,10 @@ def fit_problems(network: Network | BuiltNetwork, spec: CoreSpec | None = None) 
                     f"static and plastic synapses in the {matrix} matrix share plastic rows and columns; "
                     "the core enables STDP per row and per column"
                 )
+            elif int(plastic.sum()) != rows.size * cols.size:
+                # a missing synapse is a zero weight in the core, and STDP would grow it
+                problems.append(
+                    f"the plastic synapses of the {matrix} matrix do not fill their rows x columns; "
+                    "the core enables STDP per row and per column, so make plastic projections all-to-all"
+                )
     return problems

@@ -182,6 +182,9 @@ def _connectivity(rng: np.random.Generator, n_pre: int, n_post: int):
 
 def _project(net, rng, name, pre, post, lsb, strong, dt, max_delay, rule, matrix) -> None:
     conn, n_syn = _connectivity(rng, pre.n, post.n)
+    if rule:
+        # the core enables STDP per row and column: a plastic projection fills its block
+        conn, n_syn = snn.AllToAll(), pre.n * post.n
     target = "inh" if rng.random() < 0.35 else "exc"
     sign = 1.0 if target == "exc" else -1.0
     extreme = 127 if target == "exc" else 128

@@ -173,3 +173,12 @@ def test_fit_rejects_duplicate_pairs_and_two_rules_per_matrix():
     net.connect("plastic", "in", "n", snn.OneToOne(), weight=1.0, stdp=snn.PairSTDP(w_max=2.0))
     net.connect("static", "in", "n", snn.Sparse([0], [1]), weight=1.0)
     assert any("enables STDP per row and per column" in p for p in fit_problems(net))
+
+
+def test_fit_rejects_sparse_plastic_projections():
+    """A missing synapse is a zero weight in the core's matrix; STDP there would grow it."""
+    net = snn.Network()
+    net.poisson("in", 4, rate=1.0)
+    net.lif("n", 4)
+    net.connect("plastic", "in", "n", snn.Sparse([0, 1], [1, 2]), weight=1.0, stdp=snn.PairSTDP(w_max=2.0))
+    assert any("do not fill their rows x columns" in p for p in fit_problems(net))
