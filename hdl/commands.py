@@ -17,6 +17,7 @@ Verilog ports ``cmd__payload``/``resp__payload``).
 from __future__ import annotations
 
 import enum
+from functools import cache
 
 from amaranth.hdl import unsigned
 from amaranth.lib import data
@@ -54,6 +55,7 @@ def index_bits(spec: CoreSpec) -> int:
     return max(region_size(spec, r) for r in Region).bit_length()
 
 
+@cache
 def command_layout(spec: CoreSpec) -> data.StructLayout:
     """Payload of the command stream."""
     return data.StructLayout(
@@ -66,6 +68,7 @@ def command_layout(spec: CoreSpec) -> data.StructLayout:
     )
 
 
+@cache
 def response_layout(spec: CoreSpec) -> data.StructLayout:
     """Payload of the response stream."""
     return data.StructLayout(
@@ -73,16 +76,21 @@ def response_layout(spec: CoreSpec) -> data.StructLayout:
     )
 
 
+@cache
+def _fields(layout: data.StructLayout) -> tuple[tuple[str, int, int], ...]:
+    """``(name, offset, mask)`` of every field (plain ints: packing runs once per command)."""
+    return tuple((name, field.offset, (1 << field.width) - 1) for name, field in layout)
+
+
 def _pack(layout: data.StructLayout, values: dict[str, int]) -> int:
     word = 0
-    for name, field in layout:
-        width = field.width
-        word |= (int(values.get(name, 0)) & ((1 << width) - 1)) << field.offset
+    for name, offset, mask in _fields(layout):
+        word |= (int(values.get(name, 0)) & mask) << offset
     return word
 
 
 def _unpack(layout: data.StructLayout, word: int) -> dict[str, int]:
-    return {name: (word >> field.offset) & ((1 << field.width) - 1) for name, field in layout}
+    return {name: (word >> offset) & mask for name, offset, mask in _fields(layout)}
 
 
 def pack_command(spec: CoreSpec, op: Op, region: int = 0, index: int = 0, data: int = 0) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from firmware_host.memory_map import STATE_STRIDE, CoreImage, NeuronState, Region, Word, word_bits
+from firmware_host.memory_map import STATE_STRIDE, Control, CoreImage, NeuronState, Region, Word, word_bits
 from snn.core_spec import CoreSpec
 
 from .commands import Op, Resp, pack_command, unpack_response
@@ -50,6 +50,9 @@ class CoreSession:
         for region, index, words in image.writes():
             await self.write(region, index, words)
         await self.command(Op.RESET_STATE)
+        # a read waits for the reset pass to end (and checks it cleared the step counter)
+        if await self.read(Region.CONTROL, Control.STEP_COUNT) != [0]:
+            raise RuntimeError("RESET_STATE did not clear the step counter")
 
     async def step(self, inputs=()) -> tuple[int, list[int]]:
         """Queue ``inputs``, run one step; return ``(step number, spiking neurons)``."""

@@ -123,3 +123,22 @@ async def run_network(
                 f"{want_w[r, c]} in the simulator"
             )
     return {"spikes": total_spikes, "inputs": int(b.input_ptr[min(n_steps, b.input_ptr.size - 1)])}
+
+
+def load_case(case: dict):
+    """``(network, quantized)`` of a case: ``{"seed", "stdp", "max_inputs", "max_neurons", "steps"}``
+    (a random network) or ``{"network": path, "steps"}`` (a network file)."""
+    if "network" in case:
+        from snn import io, quantize
+
+        network = io.load(case["network"])
+        return network, quantize(network, require_fit=True)
+    from random_networks import random_case
+
+    return random_case(
+        case["seed"],
+        stdp=case["stdp"],
+        max_inputs=case.get("max_inputs", 12),
+        max_neurons=case.get("max_neurons", 12),
+        n_steps=case["steps"],
+    )

@@ -1,0 +1,44 @@
+"""Clock cycles of one timestep of :class:`hdl.core.Core` (docs/core-hardware.md).
+
+``step_cycles`` is the formula the design is built to; the tests check it against cycle
+counts measured on the Verilog, cycle for cycle.
+"""
+
+from __future__ import annotations
+
+# fixed overhead of a step: command, bank swap, engine hand-offs, STEP_DONE
+STEP_OVERHEAD = 13
+LEARN_OVERHEAD = 13  # learning engine: start, decay drain, 4 job drains, bump ends
+
+
+def step_cycles(
+    n_inputs: int,
+    n_neurons: int,
+    neuron_spikes: int,
+    input_spikes: int,
+    *,
+    stdp: bool,
+    ltd_ff_rows: int = 0,
+    ltd_rec_rows: int = 0,
+    ltp_ff_cols: int = 0,
+    ltp_rec_cols: int = 0,
+    ff_rule: bool = False,
+    rec_rule: bool = False,
+) -> int:
+    """Cycles from the STEP command to the STEP_DONE response of one timestep.
+
+    ``ltd_*_rows``: spiking sources whose row is plastic (walked for depression);
+    ``ltp_*_cols``: spiking neurons whose column is plastic (walked for potentiation).
+    """
+    n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
+    cycles = STEP_OVERHEAD + 7 * n  # neuron engine: 7 cycles per neuron
+    cycles += (s + i) * (n + 2)  # synapse engine: one weight per cycle, 2 per row to fetch it
+    cycles += 2 * s  # output: one SPIKE response per 2 cycles
+    if stdp:
+        cycles += LEARN_OVERHEAD + max(k, n)  # decay walk
+        cycles += 3 * (s + i)  # bumps
+        if ff_rule:
+            cycles += 3 * i + n * ltd_ff_rows + 3 * s + k * ltp_ff_cols
+        if rec_rule:
+            cycles += 3 * s + n * ltd_rec_rows + 3 * s + n * ltp_rec_cols
+    return cycles
