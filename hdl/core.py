@@ -58,7 +58,9 @@ class Core(wiring.Component):
         ctrl = m.submodules.controller = Controller(spec)
         neuron = m.submodules.neuron_engine = NeuronEngine(spec)
         synapse = m.submodules.synapse_engine = SynapseEngine(spec)
-        learn = m.submodules.learning_engine = LearningEngine(spec) if spec.stdp else None
+        learn = None
+        if spec.stdp:
+            learn = m.submodules.learning_engine = LearningEngine(spec)
         wiring.connect(m, wiring.flipped(self.cmd), ctrl.cmd)
         wiring.connect(m, ctrl.resp, wiring.flipped(self.resp))
 

@@ -127,14 +127,32 @@ async def run_network(
 
 def load_case(case: dict):
     """``(network, quantized)`` of a case: ``{"seed", "stdp", "max_inputs", "max_neurons", "steps"}``
-    (a random network) or ``{"network": path, "steps"}`` (a network file)."""
-    if "network" in case:
-        from snn import io, quantize
+    (a random network; with ``"spec"``, quantized for that CoreSpec's widths) or
+    ``{"network": path, "steps"}`` (a network file, on the default core)."""
+    from snn import io, quantize
 
+    if "network" in case:
         network = io.load(case["network"])
         return network, quantize(network, require_fit=True)
-    from random_networks import random_case
+    from random_networks import random_case, random_network
 
+    if "spec" in case and CoreSpec.from_dict(case["spec"]) != CoreSpec(
+        max_inputs=case["spec"]["max_inputs"],
+        max_neurons=case["spec"]["max_neurons"],
+        stdp=case["spec"]["stdp"],
+    ):
+        import warnings
+
+        network = random_network(
+            case["seed"],
+            stdp=case["stdp"],
+            max_inputs=case.get("max_inputs", 12),
+            max_neurons=case.get("max_neurons", 12),
+            n_steps=case["steps"],
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return network, quantize(network, CoreSpec.from_dict(case["spec"]), clip=True, require_fit=False)
     return random_case(
         case["seed"],
         stdp=case["stdp"],

@@ -26,3 +26,14 @@ def test_registers_read_back():
 
     out = run_core(SPEC, body)
     assert out == {"steps": [2], "n": [16], "w": [-7], "k_m": [12345]}
+
+
+def test_core_without_learning_engine():
+    from conformance import load_case, run_network
+
+    network, q = load_case({"seed": 33, "stdp": False, "steps": 40, "max_inputs": 8, "max_neurons": 8})
+
+    async def body(session, ctx):
+        return await run_network(session, network, q, 40)
+
+    assert run_core(CoreSpec(max_inputs=8, max_neurons=8, stdp=False), body)["spikes"] > 0
