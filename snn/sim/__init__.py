@@ -4,7 +4,8 @@
 :class:`Results`; :class:`Simulator` gives step-wise control and access to the state.
 """
 
+from .dispatch import simulate
 from .results import Results, SpikeTrains
-from .simulator import Simulator, simulate
+from .simulator import Simulator
 
 __all__ = ["Results", "Simulator", "SpikeTrains", "simulate"]

@@ -1,0 +1,278 @@
+"""The torch simulator: batched float or hardware-exact fixed-mode runs on a CPU or a GPU.
+
+One :class:`TorchSimulator` runs ``B`` copies (the *batch*) of one network at once: the
+same synapses and parameters, each with its own state, input spike trains (``inputs``)
+and, with STDP, its own weights. Every step performs the phases of
+docs/core-arithmetic.md on ``(B, ...)`` tensors with a fixed, small number of torch ops:
+
+1-2. delivery and neuron update (:mod:`.neurons`),
+3.   inputs (the network's spike sources, or the ``inputs`` tensor),
+4.   propagation into an accumulator ring ``(ring, B, 2, n)`` (:mod:`.propagation`),
+5.   STDP (:mod:`.plasticity`),
+6.   monitors writing into preallocated device buffers (:mod:`.monitors`).
+
+Fixed mode runs in int64 and equals the numba fixed kernel bit for bit; float mode runs
+in float32 (default) or float64. The Python loop issues the ops of one step; inputs are
+staged and recordings copied back once per chunk of steps, so nothing inside a chunk
+waits for the host (except ``propagation="event"``, whose shapes follow the activity).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..build import BuiltNetwork
+from ..core_spec import CoreSpec
+from ..errors import NetworkError
+from ..network import Network
+from ..quantize import QuantizedNetwork, quantize
+from ..sim.results import Results, SpikeTrains
+from .monitors import DeviceMonitors
+from .neurons import FixedNeurons, FloatNeurons
+from .plasticity import Plasticity
+from .propagation import Propagator, SynapseTables, choose
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_BUFFER_BYTES = 1 << 26  # recording buffers per chunk: a chunk is at most this large
+
+
+class TorchSimulator:
+    """Batched simulation of a :class:`snn.Network` with torch (see module docstring).
+
+    ``mode``: ``"float"`` (``dtype`` float32 or float64) or ``"fixed"`` (the core's
+    integers; ``quantized`` defaults to ``snn.quantize(network, spec or CoreSpec(),
+    require_fit=False)``). ``batch``: number of copies (default 1, or ``inputs.shape[0]``).
+    ``inputs``: optional ``(B, n_steps, n_sources)`` 0/1 array or tensor that replaces the
+    spikes of the network's sources (steps beyond ``n_steps`` get none).
+    ``propagation``: ``"auto"``, ``"dense"``, ``"event"`` or ``"sparse"`` (see
+    :mod:`snn.torch_backend.propagation`). ``spike_populations`` as in the numba simulator.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        mode: str = "float",
+        *,
+        device: str | torch.device = "cpu",
+        dtype: str = "float32",
+        batch: int | None = None,
+        inputs=None,
+        spec: CoreSpec | None = None,
+        quantized: QuantizedNetwork | None = None,
+        propagation: str = "auto",
+        spike_populations: Sequence[str] | None = None,
+    ) -> None:
+        if mode not in ("float", "fixed"):
+            raise NetworkError(f"torch backend: mode must be 'float' or 'fixed', got {mode!r}")
+        if dtype not in _DTYPES:
+            raise NetworkError(f"torch backend: dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.device = torch.device(device)
+        built: BuiltNetwork = quantized.built if quantized is not None else network.build()
+        if mode == "fixed" and quantized is None:
+            quantized = quantize(built, spec or CoreSpec(), require_fit=False)
+        self.network, self.built, self.mode = network, built, mode
+        self.quantized = quantized if mode == "fixed" else None
+        self.inputs = self._inputs(inputs)
+        if batch is None:
+            batch = 1 if self.inputs is None else self.inputs.shape[1]
+        if self.inputs is not None and self.inputs.shape[1] != batch:
+            raise NetworkError(
+                f"torch backend: inputs hold {self.inputs.shape[1]} trials for a batch of {batch}"
+            )
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise NetworkError(f"torch backend: batch must be an integer >= 1, got {batch!r}")
+        self.batch = batch
+        fixed = mode == "fixed"
+        self.state_dtype = torch.int64 if fixed else _DTYPES[dtype]
+        dev = self.device
+        self.neurons = (
+            FixedNeurons(self.quantized, dev) if fixed else FloatNeurons(built, self.state_dtype, dev)
+        )
+        self.s = self.neurons.initial(batch)
+        self.syn = SynapseTables.from_built(built, dev)
+        w0 = quantized.weight if fixed else built.syn_weight
+        weight = torch.as_tensor(np.asarray(w0), device=dev).to(self.state_dtype)
+        plastic = bool(built.rules)
+        self.weight = weight.expand(batch, -1).clone() if plastic else weight  # own copy per trial with STDP
+        self.propagation = choose(propagation, self.syn, plastic, dev)
+        self.propagate = Propagator(self.propagation, self.syn, self.weight, fixed, self.state_dtype)
+        self.plasticity = Plasticity(built, self.quantized, self.state_dtype, dev) if plastic else None
+        n, n_pre, n_rules = built.n_neurons, self.syn.n_pre, len(built.rules)
+        self.acc = torch.zeros(self.syn.ring, batch, 2, n, dtype=self.state_dtype, device=dev)
+        self.x = torch.zeros(batch, n_rules, n_pre, dtype=self.state_dtype, device=dev)
+        self.y = torch.zeros(batch, n_rules, n, dtype=self.state_dtype, device=dev)
+        spike_pops = network.recordings.spikes if spike_populations is None else spike_populations
+        n_probed = sum(np.size(sp.neurons) for sp in network.recordings.state)  # upper bound after merging
+        per_step = batch * (2 * n_pre + 8 * (3 * n_probed + len(built.lif_slices)))
+        self.chunk = int(min(max(_BUFFER_BYTES // max(per_step, 1), 1), 4096))
+        self.monitors = DeviceMonitors(built, spike_pops, batch, self.chunk, self.state_dtype, dev)
+        self._weight_probes = {wp.projection: wp.every for wp in network.recordings.weights}
+        self._snapshots: dict[str, list[np.ndarray]] = {name: [] for name in self._weight_probes}
+        self._snapshot_steps: dict[str, list[int]] = {name: [] for name in self._weight_probes}
+        self.step = 0
+        self.run_s = 0.0
+        self._snapshot(periodic_only=True)
+
+    # -- inputs --------------------------------------------------------------------------------
+    def _inputs(self, inputs) -> torch.Tensor | None:
+        """User inputs as a ``(n_steps, B, n_sources)`` bool tensor on the device."""
+        if inputs is None:
+            return None
+        t = torch.as_tensor(inputs, device=self.device)
+        n_src = self.built.n_sources
+        if t.dim() != 3 or t.shape[2] != n_src:
+            raise NetworkError(
+                f"torch backend: inputs must be (batch, steps, {n_src} sources), got {tuple(t.shape)}"
+            )
+        return (t != 0).transpose(0, 1).contiguous()
+
+    def _stage_inputs(self, n0: int, m: int) -> torch.Tensor:
+        """Input spikes of steps ``n0 .. n0+m-1`` as ``(m, B or 1, n_sources)`` bool on the device."""
+        if self.inputs is not None:
+            out = torch.zeros(m, self.batch, self.built.n_sources, dtype=torch.bool, device=self.device)
+            hi = min(n0 + m, self.inputs.shape[0])
+            if hi > n0:
+                out[: hi - n0] = self.inputs[n0:hi]
+            return out
+        b = self.built
+        dense = np.zeros((m, 1, b.n_sources), bool)
+        last = b.input_ptr.size - 1  # inputs exist for the network's duration only
+        lo, hi = min(n0, last), min(n0 + m, last)
+        q0, q1 = b.input_ptr[lo], b.input_ptr[hi]
+        steps = np.repeat(np.arange(lo, hi), np.diff(b.input_ptr[lo : hi + 1]))
+        dense[steps - n0, 0, b.input_ids[q0:q1]] = True
+        return torch.as_tensor(dense, device=self.device)
+
+    # -- running -------------------------------------------------------------------------------
+    def _step(self, n: int, i: int, inputs: torch.Tensor) -> None:
+        """Phases 1-6 of step ``n`` (row ``i`` of the chunk)."""
+        nn = self.built.n_neurons
+        spk = self.neurons.step(self.s, self.acc[n % self.syn.ring])
+        pre = torch.cat([spk, inputs.expand(self.batch, -1)], dim=1)
+        self.propagate(n, pre, self.weight, self.acc)
+        if self.plasticity is not None:
+            self.plasticity.step(pre, nn, self.x, self.y, self.weight)
+        self.monitors.record(i, pre, nn, self.syn.deg, self.s.v, self.s.i_e, self.s.i_i)
+
+    @torch.no_grad()
+    def run(self, n_steps: int) -> None:
+        """Advance ``n_steps`` timesteps (continues where the previous call stopped)."""
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+            raise NetworkError(f"torch backend: n_steps must be an integer >= 0, got {n_steps!r}")
+        target = self.step + int(n_steps)
+        while self.step < target:
+            m = min(self.chunk, target - self.step)
+            for every in self._weight_probes.values():
+                if every > 0:
+                    m = min(m, every - self.step % every)
+            n0 = self.step
+            t0 = time.perf_counter()
+            staged = self._stage_inputs(n0, m)
+            for i in range(m):
+                self._step(n0 + i, i, staged[i])
+            self.monitors.collect(n0, m)  # copies to the host: waits for the device
+            self.run_s += time.perf_counter() - t0
+            self.step += m
+            self._snapshot(periodic_only=True)
+
+    def _snapshot(self, periodic_only: bool) -> None:
+        for name, every in self._weight_probes.items():
+            steps = self._snapshot_steps[name]
+            due = (every > 0 and self.step % every == 0) if periodic_only else True
+            if due and (not steps or steps[-1] != self.step):
+                self._snapshots[name].append(self._weights_np()[:, self.built.proj_positions[name]])
+                steps.append(self.step)
+
+    def _weights_np(self) -> np.ndarray:
+        """Weights ``(B, n_syn)`` in BuiltNetwork CSR order (float64 mV or int64 LSBs)."""
+        w = self.weight.expand(self.batch, -1) if self.weight.dim() == 1 else self.weight
+        return w.cpu().numpy().astype(np.int64 if self.mode == "fixed" else np.float64)
+
+    # -- inspection ----------------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of the state with a leading batch dimension: ``v, i_e, i_i, ref`` ``(B, n)``,
+        traces ``x`` ``(B, R, n_pre)``, ``y`` ``(B, R, n)``, ``weight`` ``(B, n_syn)`` (CSR order).
+
+        Float mode: mV in the simulation dtype; fixed mode: int64 LSBs (as ``Simulator.state``).
+        """
+        out = {k: getattr(self.s, k).cpu().numpy().copy() for k in ("v", "i_e", "i_i", "ref")}
+        out["x"], out["y"] = self.x.cpu().numpy().copy(), self.y.cpu().numpy().copy()
+        w = self.weight.expand(self.batch, -1) if self.weight.dim() == 1 else self.weight
+        out["weight"] = w.cpu().numpy().copy()
+        return out
+
+    def results(self) -> list[Results]:
+        """Everything recorded so far, one :class:`Results` per batch element."""
+        self._snapshot(periodic_only=False)
+        return [self._results(b) for b in range(self.batch)]
+
+    def _results(self, b: int) -> Results:
+        bn, mon, q = self.built, self.monitors, self.quantized
+        events = mon.events.cpu().numpy()
+        res = Results(mode=self.mode, dt=bn.dt, n_steps=self.step, compile_s=0.0, run_s=self.run_s,
+                      n_events=int(events[b]), n_neurons=bn.n_neurons, n_synapses=bn.n_synapses)  # fmt: skip
+        to_mV = q.to_mV if q is not None else (lambda a: np.asarray(a, np.float64))
+        w_to_mV = q.weights_mV if q is not None else (lambda a: np.asarray(a, np.float64))
+        for name, (steps, ids) in mon.spikes(b).items():
+            res.spikes[name] = SpikeTrains(steps, ids, bn.dt)
+        counts = mon.counts(b)
+        for p, name in enumerate(mon.lif_names):
+            n = bn.lif_slices[name].stop - bn.lif_slices[name].start
+            res.population_sizes[name] = n
+            res.spike_counts[name] = int(counts[:, p].sum())
+            if name in bn.network.recordings.rates:
+                res.rates[name] = counts[:, p] / (n * bn.dt / 1000.0)
+        res.n_spikes = int(counts.sum())
+        for pop, (variables, neurons, steps, samples) in mon.state(b).items():
+            res.state_times[pop] = (steps + 1) * bn.dt
+            res.state_neurons[pop] = neurons
+            res.state[pop] = {}
+            for var in variables:
+                col = samples[:, ("v", "i_e", "i_i").index(var), :]
+                res.state[pop][var] = to_mV(col)
+                if q is not None:
+                    res.state_raw.setdefault(pop, {})[var] = col.astype(np.int64)
+        final = self._weights_np()[b]
+        for name in self._weight_probes:
+            proj = self.network.projections[name]
+            raw = final[bn.proj_positions[name]]
+            res.weights[name] = w_to_mV(raw)
+            snaps = np.array([s[b] for s in self._snapshots[name]]).reshape(
+                len(self._snapshots[name]), raw.size
+            )
+            res.weight_snapshots[name] = w_to_mV(snaps)
+            res.weight_snapshot_steps[name] = np.array(self._snapshot_steps[name], np.int64)
+            if q is not None:
+                res.weights_raw[name] = raw.astype(np.int64)
+            res.weight_pairs[name] = np.stack(bn.projection_pairs(name)).astype(np.int64)
+            res.weight_shapes[name] = (bn.network.population(proj.pre).n, bn.network.population(proj.post).n)
+        return res
+
+
+def simulate(
+    network: Network, mode: str = "float", duration: float | None = None, **kwargs
+) -> Results | list[Results]:
+    """Build, run for ``duration`` ms (default ``network.duration``) on torch and return the results.
+
+    Keyword arguments go to :class:`TorchSimulator` (``device``, ``dtype``, ``batch``,
+    ``inputs``, ``propagation``, ...). Returns one :class:`Results`, or a list of them when
+    ``batch`` or ``inputs`` is given. The numba simulator's ``progress`` and ``threads``
+    are accepted and ignored. If the network records no spikes, every LIF group's are.
+    """
+    kwargs.pop("progress", None)
+    kwargs.pop("threads", None)
+    batched = kwargs.get("batch") is not None or kwargs.get("inputs") is not None
+    if duration is not None and duration != network.duration:
+        network = dataclasses.replace(network, duration=duration)
+    if "spike_populations" not in kwargs and not network.recordings.spikes:
+        kwargs["spike_populations"] = [g.name for g in network.lif_groups]
+    sim = TorchSimulator(network, mode, **kwargs)
+    sim.run(network.n_steps)
+    out = sim.results()
+    return out if batched else out[0]
