@@ -1,0 +1,71 @@
+"""Run one engine in the Amaranth simulator with its memories attached directly."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Elaboratable, Module, Shape
+from amaranth.lib.memory import Memory
+from amaranth.sim import Simulator
+
+
+class Bench(Elaboratable):
+    """``engine`` plus a memory per port pair: ``mems[name] = (depth, width, lanes, init)``.
+
+    A memory ``name`` serves the engine's ``name_rd`` and/or ``name_wr`` ports.
+    """
+
+    def __init__(self, engine, mems: dict[str, tuple[int, int, int, list[int]]]):
+        self.engine = engine
+        self.memories = {
+            name: Memory(shape=width, depth=depth, init=init)
+            for name, (depth, width, _, init) in mems.items()
+        }
+        self.lanes = {name: lanes for name, (_, _, lanes, _) in mems.items()}
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = self.engine
+        for name, mem in self.memories.items():
+            m.submodules[name] = mem
+            width = Shape.cast(mem.shape).width
+            rd_name, wr_name = f"{name}_rd", f"{name}_wr"
+            wr = None
+            if hasattr(self.engine, wr_name):
+                lanes = self.lanes[name]
+                wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)
+                user = getattr(self.engine, wr_name)
+                m.d.comb += [wr.addr.eq(user.addr), wr.data.eq(user.data), wr.en.eq(user.en)]
+            if hasattr(self.engine, rd_name):
+                rd = mem.read_port(transparent_for=(wr,) if wr is not None else ())
+                user = getattr(self.engine, rd_name)
+                m.d.comb += [rd.addr.eq(user.addr), rd.en.eq(user.en), user.data.eq(rd.data)]
+        return m
+
+
+def run(bench: Bench, setup: dict, *, reset: bool = False, timeout: int = 100_000) -> int:
+    """Pulse ``start`` with the engine's inputs ``setup``; wait for ``done``; return the cycles."""
+    sim = Simulator(bench)
+    sim.add_clock(1e-8)
+    engine = bench.engine
+    out = {}
+
+    async def tb(ctx):
+        for name, value in setup.items():
+            ctx.set(getattr(engine, name), value)
+        if hasattr(engine, "reset"):
+            ctx.set(engine.reset, reset)
+        ctx.set(engine.start, 1)
+        await ctx.tick()
+        ctx.set(engine.start, 0)
+        cycles = 1
+        while not ctx.get(engine.done):
+            await ctx.tick()
+            cycles += 1
+            assert cycles < timeout, "engine did not finish"
+        out["cycles"] = cycles
+        out["memories"] = {
+            name: [ctx.get(mem.data[i]) for i in range(mem.depth)] for name, mem in bench.memories.items()
+        }
+
+    sim.add_testbench(tb)
+    sim.run()
+    return out

@@ -1,0 +1,165 @@
+"""Tier 1: each engine alone in the Amaranth simulator against a transcription of the doc."""
+
+from __future__ import annotations
+
+import numpy as np
+from engine_bench import Bench, run
+from reference_core import rnd, sat, trunc
+
+from hdl.memories import acc_layout, param_layout, state_layout
+from hdl.neuron_engine import NeuronEngine
+from hdl.synapse_engine import SynapseEngine
+from snn import CoreSpec
+
+SPEC = CoreSpec(max_inputs=8, max_neurons=8)
+
+
+def pack(layout, records: list[dict]) -> list[int]:
+    """Integer memory words of ``records`` laid out by a LaneLayout/StructLayout."""
+    words = []
+    for rec in records:
+        word = 0
+        for name, field in layout:
+            word |= (int(rec.get(name, 0)) & ((1 << field.width) - 1)) << field.offset
+        words.append(word)
+    return words
+
+
+def unpack(layout, words: list[int]) -> list[dict]:
+    out = []
+    for word in words:
+        rec = {}
+        for name, field in layout:
+            value = (word >> field.offset) & ((1 << field.width) - 1)
+            if field.shape.signed and value >> (field.width - 1):
+                value -= 1 << field.width
+            rec[name] = value
+        out.append(rec)
+    return out
+
+
+def neuron_reference(spec, params, state, acc, shift):
+    """Phases 1 and 2 of docs/core-arithmetic.md for one neuron (returns new state, spike)."""
+    C = spec.coef_bits
+    i_e = sat(state["i_e"] + (acc["e"] << shift), spec.i_bits)
+    i_i = sat(state["i_i"] + (acc["i"] << shift), spec.i_bits)
+    ref, v = state["ref"], state["v"]
+    if ref > 0:
+        ref -= 1
+    frozen = ref > 0
+    if not frozen:
+        v = sat(
+            v + rnd((params["v_inf"] - v) * params["k_m"] + i_e * params["p_e"] + i_i * params["p_i"], C),
+            spec.v_bits,
+        )
+    new = {"v": v, "i_e": trunc(i_e * params["a_e"], C), "i_i": trunc(i_i * params["a_i"], C), "ref": ref}
+    spike = not frozen and v >= params["v_thresh"]
+    if spike:
+        new["v"], new["ref"] = params["v_reset"], params["ref_steps"]
+    return new, spike
+
+
+def random_neurons(rng, spec, n):
+    vmax = 1 << (spec.v_bits - 1)
+    imax = 1 << (spec.i_bits - 1)
+    cmax = 1 << spec.coef_bits
+    amax = 1 << (spec.acc_bits - 1)
+    params = [
+        {
+            "v_inf": int(rng.integers(-vmax, vmax)),
+            "v_thresh": int(rng.integers(-vmax // 4, vmax // 4)),
+            "v_reset": int(rng.integers(-vmax, vmax)),
+            "v_init": int(rng.integers(-vmax, vmax)),
+            "ref_steps": int(rng.integers(0, 4)),
+            **{k: int(rng.integers(1, cmax)) for k in ("k_m", "a_e", "a_i", "p_e", "p_i")},
+        }
+        for _ in range(n)
+    ]
+    state = [
+        {
+            "v": int(rng.integers(-vmax, vmax)),
+            "i_e": int(rng.integers(-imax, imax)),
+            "i_i": int(rng.integers(-imax, imax)),
+            "ref": int(rng.integers(0, 3)),
+        }
+        for _ in range(n)
+    ]
+    acc = [{"e": int(rng.integers(0, amax)), "i": int(rng.integers(-amax, 1))} for _ in range(n)]
+    return params, state, acc
+
+
+def neuron_bench(spec, params, state, acc):
+    n = spec.max_neurons
+    p, s, a = param_layout(spec), state_layout(spec), acc_layout(spec)
+    return Bench(
+        NeuronEngine(spec),
+        {
+            "param": (n, p.size, p.lanes, pack(p, params)),
+            "state": (n, s.size, s.lanes, pack(s, state)),
+            "acc": (n, a.size, 1, pack(a, acc)),
+            "spike": (n, 3, 1, []),
+        },
+    )
+
+
+def test_neuron_engine_matches_the_document():
+    rng = np.random.default_rng(1)
+    spec, n = SPEC, 7  # one neuron of the memory unused
+    for shift in (0, 3, spec.max_weight_shift):
+        params, state, acc = random_neurons(rng, spec, spec.max_neurons)
+        out = run(neuron_bench(spec, params, state, acc), {"n_neurons": n, "weight_shift": shift})
+        got = unpack(state_layout(spec), out["memories"]["state"])
+        spikes = []
+        for j in range(n):
+            want, spike = neuron_reference(spec, params[j], state[j], acc[j], shift)
+            assert got[j] == want, f"neuron {j}, shift {shift}"
+            if spike:
+                spikes.append(j)
+        assert got[n] == state[n]  # neurons beyond n_neurons are left alone
+        assert out["memories"]["spike"][: len(spikes)] == spikes
+        assert all(word == 0 for word in out["memories"]["acc"][:n])  # consumed
+        assert out["cycles"] == 7 * n + 2
+
+
+def test_neuron_engine_reset_pass():
+    rng = np.random.default_rng(2)
+    params, state, acc = random_neurons(rng, SPEC, SPEC.max_neurons)
+    out = run(neuron_bench(SPEC, params, state, acc), {"n_neurons": SPEC.max_neurons}, reset=True)
+    got = unpack(state_layout(SPEC), out["memories"]["state"])
+    assert got == [{"v": p["v_init"], "i_e": 0, "i_i": 0, "ref": 0} for p in params]
+    assert all(word == 0 for word in out["memories"]["acc"])
+
+
+def test_synapse_engine_accumulates_rows():
+    rng = np.random.default_rng(3)
+    spec = SPEC
+    n_max, k_max, n = spec.max_neurons, spec.max_inputs, 6
+    lo, hi = spec.weight_range
+    ff = rng.integers(lo, hi + 1, (k_max, n_max))
+    rec = rng.integers(lo, hi + 1, (n_max, n_max))
+    ff[0, :3] = 0  # zero weights add nothing
+    a = acc_layout(spec)
+    acc = [{"e": int(rng.integers(0, 100)), "i": int(rng.integers(-100, 1))} for _ in range(n_max)]
+    spikes = [1, 4, 5]
+    bank, inputs = 1, [0, 7, 3, 2]
+    input_list = [0] * k_max + inputs + [0] * (k_max - len(inputs))
+    mask = lambda w, bits: [int(x) & ((1 << bits) - 1) for x in np.ravel(w)]  # noqa: E731
+    bench = Bench(
+        SynapseEngine(spec),
+        {
+            "spikes": (n_max, 3, 1, spikes),
+            "inputs": (2 * k_max, 3, 1, input_list),
+            "ff": (k_max * n_max, 8, 1, mask(ff, 8)),
+            "rec": (n_max * n_max, 8, 1, mask(rec, 8)),
+            "acc": (n_max, a.size, 1, pack(a, acc)),
+        },
+    )
+    setup = {"n_neurons": n, "spike_count": len(spikes), "input_count": len(inputs), "input_bank": bank}
+    out = run(bench, setup)
+    want = [dict(x) for x in acc]
+    for row in [rec[k] for k in spikes] + [ff[k] for k in inputs]:
+        for j in range(n):
+            w = int(row[j])
+            want[j]["e" if w > 0 else "i"] += w if w else 0
+    assert unpack(a, out["memories"]["acc"]) == want
+    assert out["cycles"] == (len(spikes) + len(inputs)) * (n + 2) + 4
