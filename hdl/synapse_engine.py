@@ -5,7 +5,7 @@ input spikes) it walks the spike's weight row, one weight per cycle, and adds ea
 to the accumulator of its target: ``acc.e`` for ``w > 0``, ``acc.i`` for ``w < 0``. A
 weight read at cycle ``t`` is added and written back at ``t + 1`` (the accumulator read
 port is transparent, so back-to-back updates of one accumulator see each other).
-Cost: ``(n_neurons + 2)`` cycles per spiking source, plus 3 per step.
+Cost: ``(n_neurons + 2)`` cycles per spiking source, plus 4 per step (start to done).
 """
 
 from __future__ import annotations

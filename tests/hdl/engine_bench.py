@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from amaranth.hdl import Elaboratable, Module, Shape
+from amaranth.lib import data
 from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
@@ -50,7 +51,8 @@ def run(bench: Bench, setup: dict, *, reset: bool = False, timeout: int = 100_00
 
     async def tb(ctx):
         for name, value in setup.items():
-            ctx.set(getattr(engine, name), value)
+            target = getattr(engine, name)
+            ctx.set(target.as_value() if isinstance(target, data.View) else target, value)
         if hasattr(engine, "reset"):
             ctx.set(engine.reset, reset)
         ctx.set(engine.start, 1)

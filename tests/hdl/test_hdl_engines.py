@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from engine_bench import Bench, run
 from reference_core import rnd, sat, trunc
 
@@ -163,3 +164,107 @@ def test_synapse_engine_accumulates_rows():
             want[j]["e" if w > 0 else "i"] += w if w else 0
     assert unpack(a, out["memories"]["acc"]) == want
     assert out["cycles"] == (len(spikes) + len(inputs)) * (n + 2) + 4
+
+
+def stdp_reference(spec, rule, w, x, y, rows_on, cols_on, pre_spikes, post_spikes, n_rows, n_cols):
+    """Phase 5 of docs/core-arithmetic.md on one dense matrix (lists changed in place)."""
+    C, k = spec.coef_bits, spec.stdp_frac_bits + spec.trace_frac_bits
+    window, mult, nearest = rule["flags"] & 2, rule["flags"] & 4, rule["flags"] & 8
+    for traces, count, decay in ((x, n_rows, rule["decay_pre"]), (y, n_cols, rule["decay_post"])):
+        for e in range(count):
+            traces[e] = max(traces[e] - 1, 0) if window else (traces[e] * decay) >> C
+
+    def change(old, trace, amp, dist):
+        if window:
+            return amp if trace > 0 else None
+        return rnd(amp * trace * dist, k) if mult else rnd(amp * trace, k)
+
+    for r in pre_spikes:
+        if rows_on[r]:
+            for c in range(n_cols):
+                if cols_on[c]:
+                    d = change(w[r][c], y[c], rule["amp_minus"], w[r][c] - rule["w_min"])
+                    if d is not None:
+                        w[r][c] = max(w[r][c] - d, rule["w_min"])
+    for c in post_spikes:
+        if cols_on[c]:
+            for r in range(n_rows):
+                if rows_on[r]:
+                    d = change(w[r][c], x[r], rule["amp_plus"], rule["w_max"] - w[r][c])
+                    if d is not None:
+                        w[r][c] = min(w[r][c] + d, rule["w_max"])
+    for traces, spikes, bump in ((x, pre_spikes, rule["bump_pre"]), (y, post_spikes, rule["bump_post"])):
+        for e in spikes:
+            traces[e] = bump if (window or nearest) else min(traces[e] + bump, spec.trace_max)
+
+
+@pytest.mark.parametrize("flags", [0b0001, 0b0101, 0b1001, 0b1011])  # additive, mult., nearest, window
+def test_learning_engine_matches_the_document(flags):
+    from hdl.learning_engine import LearningEngine
+    from hdl.memories import rule_layout, trace_layout
+
+    rng = np.random.default_rng(flags)
+    spec = SPEC
+    n_max, k_max, n, n_in = spec.max_neurons, spec.max_inputs, 7, 6
+    t = trace_layout(spec)
+    rules = []
+    for _ in range(2):
+        w_min = int(rng.integers(-60, 0))
+        rules.append(
+            {
+                "flags": flags,
+                "decay_pre": int(rng.integers(30000, 65535)),
+                "decay_post": int(rng.integers(30000, 65535)),
+                "amp_plus": int(rng.integers(0, 3000)) if not flags & 2 else 5,
+                "amp_minus": int(rng.integers(0, 3000)) if not flags & 2 else 7,
+                "w_min": w_min,
+                "w_max": int(rng.integers(1, 100)),
+                "bump_pre": 64 if not flags & 2 else 9,
+                "bump_post": 64 if not flags & 2 else 12,
+            }
+        )
+    # weights inside each rule's bounds, as the network's validation guarantees
+    w = {
+        name: rng.integers(rule["w_min"], rule["w_max"] + 1, (rows, n_max)).tolist()
+        for name, rule, rows in (("ff", rules[0], k_max), ("rec", rules[1], n_max))
+    }
+    depth = {"ff_pre": k_max, "ff_post": n_max, "rec_pre": n_max, "rec_post": n_max}
+    trace = {name: rng.integers(0, 200, d).tolist() for name, d in depth.items()}
+    enable = {name: rng.integers(0, 2, d).tolist() for name, d in depth.items()}
+    in_spikes, spikes = [5, 0, 2], [6, 1, 3]
+    mems = {
+        "spikes": (n_max, 3, 1, spikes),
+        "inputs": (2 * k_max, 3, 1, in_spikes + [0] * (2 * k_max - 3)),
+        "ff": (k_max * n_max, 8, 1, [v & 255 for row in w["ff"] for v in row]),
+        "rec": (n_max * n_max, 8, 1, [v & 255 for row in w["rec"] for v in row]),
+    }
+    for name, d in depth.items():
+        mems[name] = (
+            d,
+            t.size,
+            t.lanes,
+            pack(t, [{"trace": a, "enable": b} for a, b in zip(trace[name], enable[name])]),
+        )
+    rule_word = 0
+    for m, rule in enumerate(rules):
+        rule_word |= pack(rule_layout(spec), [rule])[0] << (m * rule_layout(spec).size)
+    setup = {
+        "rules": rule_word,
+        "n_inputs": n_in,
+        "n_neurons": n,
+        "spike_count": len(spikes),
+        "input_count": len(in_spikes),
+        "input_bank": 0,
+    }
+    out = run(Bench(LearningEngine(spec), mems), setup)
+    for m, name, rows in ((0, "ff", n_in), (1, "rec", n)):
+        pre, post = f"{name}_pre", f"{name}_post"
+        stdp_reference(spec, rules[m], w[name], trace[pre], trace[post], enable[pre], enable[post],
+                       in_spikes if m == 0 else spikes, spikes, rows, n)  # fmt: skip
+        got = np.array(out["memories"][name]).reshape(len(w[name]), n_max)
+        got = np.where(got > 127, got - 256, got)
+        assert got.tolist() == w[name], name
+        for tr in (pre, post):
+            assert [r["trace"] for r in unpack(t, out["memories"][tr])][: rows if tr == pre else n] == trace[
+                tr
+            ][: rows if tr == pre else n], tr
