@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--propagation", nargs="+", default=["event", "sparse"])
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
+    ap.add_argument(
+        "--threads", type=int, default=1, help="CPU threads for torch (more oversubscribe a busy machine)"
+    )
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
     name = (
         torch.cuda.get_device_name()
         if args.device.startswith("cuda")
