@@ -3,7 +3,8 @@
 ``run_network(session, network, quantized, n_steps)`` loads the network into a core through
 its command stream, runs it step by step with the network's input spikes and compares
 spikes, ``v``/``i_e``/``i_i``/``ref`` at every step and the final weights with the
-reference (``snn.Simulator`` in fixed mode, and the slow ``ReferenceCore``). A mismatch
+reference: ``snn.Simulator`` in fixed mode for the state and weights, the slow
+``tests/reference_core.py`` for the spikes of each step. A mismatch
 raises ``AssertionError`` naming the first differing step, neuron and variable.
 """
 
@@ -43,27 +44,14 @@ def plastic_blocks_complete(quantized: QuantizedNetwork) -> bool:
 
 
 class Reference:
-    """The fixed-mode simulator stepped one timestep at a time (ReferenceCore if absent)."""
+    """The fixed-mode simulator, stepped one timestep at a time."""
 
     def __init__(self, network, quantized: QuantizedNetwork):
-        b = quantized.built
-        self.n = b.n_neurons
-        try:
-            from snn import Simulator
-        except ImportError:  # pragma: no cover - the simulator is part of snn
-            Simulator = None
-        if Simulator is not None:
-            self.sim = Simulator(network, mode="fixed", quantized=quantized, progress=False)
-            self.core = None
-        else:  # pragma: no cover
-            from reference_core import ReferenceCore
+        from snn import Simulator
 
-            self.core = ReferenceCore(quantized)
+        self.sim = Simulator(network, mode="fixed", quantized=quantized, progress=False)
 
     def step(self) -> dict:
-        if self.core is not None:
-            self.core.step()
-            return self.core.state()
         self.sim.run(1)
         return self.sim.state
 
