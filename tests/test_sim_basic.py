@@ -291,8 +291,10 @@ def test_stdp_pair_float_exact_exponentials():
 @pytest.mark.parametrize("delays", ["ring", "direct"])  # delay 2 on "ii" / all delays 1
 @pytest.mark.parametrize("threads", [2, 3])
 def test_threads_do_not_change_results(mode, delays, threads, monkeypatch):
-    # the parallel kernels run from any size on (by default small networks stay serial)
+    # the parallel kernels run from any size on and for every chunk (by default small
+    # networks stay serial, and a busy machine may switch to the serial path)
     monkeypatch.setattr(snn.sim.simulator, "PARALLEL_MIN_NEURONS_PER_THREAD", 0)
+    monkeypatch.setattr(snn.sim.simulator, "ADAPTIVE_PATH", False)
     net = small_cuba(duration=20.0)
     if delays == "direct":
         net.projections["ii"].delay = 1

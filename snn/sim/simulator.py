@@ -30,6 +30,14 @@ _CHUNK_SECONDS = 0.2  # target wall time of one kernel call
 # parallel region (two per step) costs about 1 us to start and join, more than a small
 # network's whole step saves (measured on 2 cores: break-even near 10k neurons)
 PARALLEL_MIN_NEURONS_PER_THREAD = 8192
+# with threads, every _PROBE_EVERY-th chunk runs a few steps (about _PROBE_SECONDS at its
+# last measured speed, at least 1) on the path (parallel or serial) that is not in use, and
+# the faster per step is kept: the parallel kernels synchronize twice per step, and when
+# other processes hold the cores each synchronization waits for a time slice (measured
+# under load 5 on 2 cores: 30 ms per step instead of 60 us)
+_PROBE_EVERY = 8
+_PROBE_SECONDS = 0.01
+ADAPTIVE_PATH = True  # False: threads > 1 always use the parallel kernels (tests)
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -116,6 +124,9 @@ class Simulator:
         self._snapshots: dict[str, list[np.ndarray]] = {name: [] for name in self._weight_probes}
         self._snapshot_steps: dict[str, list[int]] = {name: [] for name in self._weight_probes}
         self.step = 0
+        self._use_parallel = self.parallel
+        self._step_s: dict[bool, float] = {}  # seconds per step of each path (threads only)
+        self._n_chunks = 0
         self.compile_s: float | None = None
         self.run_s = 0.0
         self.n_events = 0
@@ -172,7 +183,7 @@ class Simulator:
         b, syn = self.built, self.syn
         return (
             n0, m, self._blocks, self._counts, self._seg_par, self._aux, self.v, self.i_e, self.i_i, self.ref,
-            self._flag, self._flag_words, self.parallel,
+            self._flag, self._flag_words, self._use_parallel,
             b.input_ptr, b.input_ids,
             syn.bounds, syn.post, self.weight, syn.delay, syn.uniform_delay, self._ring, self.acc_e, self.acc_i,
             self._rules, self.x, self.y, syn.pre_ptr, syn.pre_pos, syn.pre_rule,
@@ -219,10 +230,14 @@ class Simulator:
                 for every in self._weight_probes.values():
                     if every > 0:
                         m = min(m, every - self.step % every)
+                if self.parallel and ADAPTIVE_PATH:
+                    m = self._pick_path(m)
                 n0 = self.step
                 t0 = time.perf_counter()
                 done, count, events = self._kernel(*self._args(n0, m))
                 elapsed = time.perf_counter() - t0
+                if self.parallel and done:
+                    self._step_s[self._use_parallel] = elapsed / done
                 self.monitors.collect(n0, done, count)
                 self.step += done
                 self.run_s += elapsed
@@ -234,6 +249,23 @@ class Simulator:
                 bar.update(self.step - start)
         finally:
             bar.close()
+
+    def _pick_path(self, m: int) -> int:
+        """Choose parallel or serial kernels for the next chunk; returns its (maybe shortened) length.
+
+        Both paths give identical results (the layout is the same), so switching between
+        chunks is safe; only speed is at stake.
+        """
+        self._n_chunks += 1
+        known = self._step_s
+        if len(known) == 2 and self._n_chunks % _PROBE_EVERY:
+            self._use_parallel = known[True] <= known[False]
+            return m
+        probe = (not self._use_parallel) if self._use_parallel in known else self._use_parallel
+        self._use_parallel = probe
+        per_step = known.get(probe, min(known.values(), default=None))  # its own speed when known
+        steps = 4 if per_step is None else int(_PROBE_SECONDS / max(per_step, 1e-9))
+        return max(1, min(m // 8, steps))
 
     def _snapshot(self, periodic_only: bool) -> None:
         for name, every in self._weight_probes.items():
