@@ -1,0 +1,103 @@
+"""Frame encoder: appends the CRC-16 and COBS-stuffs a frame, as
+:meth:`firmware_host.framing.Frame.encode` does, byte for byte.
+
+COBS needs to know where the next zero is before it sends a block's code byte, so the
+encoder holds one block (at most 254 bytes, one block RAM) and sends it when a zero
+arrives, when it is full, or at the end of the frame, then the ``0x00`` delimiter.
+"""
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from firmware_host.protocol import DELIMITER
+
+from .crc import INIT, crc16_byte
+
+BLOCK = 254  # data bytes of a full COBS block (code 0xFF)
+BODY = data.StructLayout({"data": unsigned(8), "last": unsigned(1)})
+
+
+class FrameEncoder(wiring.Component):
+    """``body``: the bytes of header and payload, ``last`` on the final one; ``bytes``:
+    the encoded frame and its delimiter."""
+
+    body: In(stream.Signature(BODY))
+    bytes: Out(stream.Signature(8))
+    busy: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.block = block = Memory(shape=8, depth=BLOCK, init=[])
+        wr = block.write_port()
+        rd = block.read_port()
+        count = Signal(range(BLOCK + 1))  # bytes held
+        idx = Signal(range(BLOCK + 1))  # next byte of the block to send
+        crc = Signal(16, init=INIT)
+        phase = Signal(2)  # 0: body, 1: CRC high byte, 2: CRC low byte, 3: end of frame
+        final = Signal()  # this flush ends the frame
+        full = Signal()  # this flush is of a full block (code 0xFF, no zero implied)
+
+        def push(byte):
+            """Put ``byte`` into the block (inside COLLECT); a zero or a full block flushes it."""
+            with m.If(byte == 0):  # the zero ends the block; its code byte says where
+                m.d.sync += full.eq(0)
+                m.next = "CODE"
+            with m.Else():
+                m.d.comb += [wr.addr.eq(count), wr.data.eq(byte), wr.en.eq(1)]
+                m.d.sync += count.eq(count + 1)
+                with m.If(count == BLOCK - 1):
+                    m.d.sync += full.eq(1)
+                    m.next = "CODE"
+
+        with m.FSM() as fsm:
+            with m.State("COLLECT"):
+                with m.Switch(phase):
+                    with m.Case(0):
+                        m.d.comb += self.body.ready.eq(1)
+                        with m.If(self.body.valid):
+                            push(self.body.payload.data)
+                            m.d.sync += crc.eq(crc16_byte(crc, self.body.payload.data))
+                            with m.If(self.body.payload.last):
+                                m.d.sync += phase.eq(1)
+                    with m.Case(1):  # the CRC goes most significant byte first
+                        push(crc[8:])
+                        m.d.sync += phase.eq(2)
+                    with m.Case(2):
+                        push(crc[:8])
+                        m.d.sync += phase.eq(3)
+                    with m.Case(3):
+                        m.d.sync += [final.eq(1), full.eq(0)]
+                        m.next = "CODE"
+            with m.State("CODE"):
+                m.d.comb += [
+                    self.bytes.valid.eq(1),
+                    self.bytes.payload.eq(Mux(full, 0xFF, count + 1)),
+                    rd.addr.eq(0),
+                ]
+                with m.If(self.bytes.ready):
+                    m.d.sync += idx.eq(0)
+                    m.next = "DATA"
+            with m.State("DATA"):
+                # rd.addr runs one byte ahead, so rd.data is block[idx]
+                done = idx == count
+                m.d.comb += [
+                    self.bytes.valid.eq(~done),
+                    self.bytes.payload.eq(rd.data),
+                    rd.addr.eq(Mux(self.bytes.ready & ~done, idx + 1, idx)),
+                ]
+                with m.If(done):
+                    m.d.sync += count.eq(0)
+                    m.next = "COLLECT"
+                    with m.If(final):
+                        m.next = "END"
+                with m.Elif(self.bytes.ready):
+                    m.d.sync += idx.eq(idx + 1)
+            with m.State("END"):
+                m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(DELIMITER[0])]
+                with m.If(self.bytes.ready):
+                    m.d.sync += [final.eq(0), phase.eq(0), crc.eq(INIT)]
+                    m.next = "COLLECT"
+        m.d.comb += self.busy.eq((phase != 0) | ~fsm.ongoing("COLLECT"))
+        return m
