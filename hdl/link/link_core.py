@@ -1,0 +1,89 @@
+"""The core behind the protocol, at the byte level: frame decoder, request buffer,
+descriptor FIFO, command engine, frame encoder and :class:`hdl.core.Core`.
+
+``rx``/``tx`` carry bytes (no UART): :class:`~hdl.link.board_top.BoardTop` puts the UART
+in front, and the RTL bridge (:mod:`hdl.link.rtl_device`) feeds bytes straight in.
+"""
+
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from firmware_host.protocol import CRC_BYTES
+from hdl.core import Core
+from snn.core_spec import CoreSpec
+
+from .command_engine import CommandEngine
+from .frame_decoder import FrameDecoder, frame_layout
+from .frame_encoder import FrameEncoder
+from .params import LinkParams
+
+
+def buffer_depth(spec: CoreSpec, params: LinkParams) -> int:
+    """Bytes of the request buffer: ``credits`` longest payloads (and their CRC), rounded up
+    to a power of two."""
+    need = params.credits * (params.payload_limit(spec) + CRC_BYTES)
+    return 1 << (need - 1).bit_length()
+
+
+class LinkCore(wiring.Component):
+    """Protocol bytes in, protocol bytes out, a core of ``spec`` in between."""
+
+    def __init__(self, spec: CoreSpec, params: LinkParams | None = None):
+        self.spec = spec
+        self.params = params or LinkParams()
+        super().__init__(
+            {
+                "rx": In(stream.Signature(8)),  # always ready: a UART cannot wait
+                "rx_error": In(1),  # a byte was lost on the line
+                "tx": Out(stream.Signature(8)),
+                "busy": Out(1),  # a received frame is waiting, being executed or answered
+                "running": Out(1),  # the core runs freely (RUN)
+            }
+        )
+
+    def elaborate(self, platform):
+        spec, params = self.spec, self.params
+        m = Module()
+        depth = buffer_depth(spec, params)
+        dec = m.submodules.decoder = FrameDecoder(
+            depth=depth, max_payload=params.payload_limit(spec), timeout=params.timeout
+        )
+        m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
+        layout = frame_layout(dec.ptr_bits)
+        m.submodules.frames = fifo = SyncFIFO(width=layout.size, depth=params.credits + 2)
+        engine = m.submodules.engine = CommandEngine(spec, params, ptr_bits=dec.ptr_bits)
+        enc = m.submodules.encoder = FrameEncoder()
+        core = m.submodules.core = Core(spec)
+
+        wr, rd = buffer.write_port(), buffer.read_port()
+        m.d.comb += [
+            self.rx.ready.eq(1),
+            dec.bytes.valid.eq(self.rx.valid),
+            dec.bytes.payload.eq(self.rx.payload),
+            dec.error.eq(self.rx_error),
+            wr.addr.eq(dec.buffer.addr),
+            wr.data.eq(dec.buffer.data),
+            wr.en.eq(dec.buffer.en),
+            rd.addr.eq(engine.buffer.addr),
+            engine.buffer.data.eq(rd.data),
+            dec.released.eq(engine.released),
+            # descriptors wait in the FIFO while the engine executes earlier frames
+            fifo.w_data.eq(dec.frames.payload.as_value()),
+            fifo.w_en.eq(dec.frames.valid),
+            dec.frames.ready.eq(fifo.w_rdy),
+            engine.frames.payload.eq(fifo.r_data),
+            engine.frames.valid.eq(fifo.r_rdy),
+            fifo.r_en.eq(engine.frames.ready),
+        ]
+        wiring.connect(m, engine.cmd, core.cmd)
+        wiring.connect(m, core.resp, engine.resp)
+        wiring.connect(m, engine.tx, enc.body)
+        wiring.connect(m, enc.bytes, wiring.flipped(self.tx))
+        m.d.comb += [
+            self.busy.eq(fifo.r_rdy | engine.busy | enc.busy | enc.bytes.valid),
+            self.running.eq(engine.running),
+        ]
+        return m
