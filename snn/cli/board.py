@@ -2,7 +2,9 @@
 
 ``--port /dev/ttyUSB0`` (any pyserial URL) talks to a board; ``--port sim`` starts a
 simulated core on a pseudo-terminal for the duration of the command, so the same
-commands work without a board. ``snn board sim`` keeps one running and prints its port.
+commands work without a board; ``--port sim-rtl`` serves the gateware itself (the link
+and a core of ``--rtl-size`` inputs and neurons) running in the Amaranth simulator.
+``snn board sim`` keeps one running and prints its port.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +32,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         elif network == "optional":
             p.add_argument("network", metavar="NETWORK", type=Path, nargs="?", help="load this network first")
         p.add_argument(
-            "--port", required=True, help="serial port or pyserial URL, or 'sim' for the simulated core"
+            "--port",
+            required=True,
+            help=f"serial port or pyserial URL, 'sim' for the simulated core, '{RTL_PORT}' for the simulated gateware",
+        )
+        p.add_argument(
+            "--rtl-size",
+            type=int,
+            default=16,
+            help=f"inputs and neurons of the core behind --port {RTL_PORT} (default 16)",
         )
         p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
         p.add_argument(
@@ -81,10 +92,27 @@ def _guarded(func):
     return wrapper
 
 
+RTL_PORT = "sim-rtl"
+RTL_TIMEOUT = 2.0  # s: the simulated gateware answers far slower than a board
+
+
+@contextmanager
 def _open(args: argparse.Namespace):
     from firmware_host.board import Board
 
-    return Board(args.port, args.baud, timeout=args.timeout)
+    if args.port != RTL_PORT:
+        with Board(args.port, args.baud, timeout=args.timeout) as board:
+            yield board
+        return
+    from hdl.link.rtl_device import serve_rtl
+    from snn.core_spec import CoreSpec
+
+    server = serve_rtl(CoreSpec(max_inputs=args.rtl_size, max_neurons=args.rtl_size))
+    try:
+        with Board(server.port, args.baud, timeout=max(args.timeout, RTL_TIMEOUT)) as board:
+            yield board
+    finally:
+        server.close()
 
 
 def run_info(args: argparse.Namespace) -> int:
