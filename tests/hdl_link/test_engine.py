@@ -24,6 +24,7 @@ from firmware_host.protocol import (
     REPLY,
     STEP,
     Opcode,
+    SpikeFlag,
     SpikeRecord,
     Status,
     encode_words,
@@ -180,3 +181,32 @@ def test_refusals(pair):
         len(pair.read(Region.NEURON_PARAM, 0, 16)[1]) - ADDRESS.size
     )
     assert pair.send(Opcode.RESET_STATE)[0] is Status.OK
+
+
+def test_free_run_and_halt():
+    rtl = RtlDevice(SPEC)
+
+    def send(seq, opcode, payload=b""):
+        frames = [f for f in StreamDecoder().feed(rtl.exchange(Frame(seq, opcode, payload).encode()))]
+        (reply,) = [f for f in frames if f.opcode == opcode | REPLY]
+        return Status(reply.payload[0]), reply.payload[2:]
+
+    assert send(1, Opcode.RUN)[0] is Status.OK
+    assert send(2, Opcode.RUN)[0] is Status.OK  # already running: nothing changes
+    rtl.exchange(b"")  # a while of free run
+    status, data = send(3, Opcode.STATUS)
+    running, t0 = data[0], int.from_bytes(data[1:5], "little")
+    assert running == 1 and t0 > 0
+    assert send(4, Opcode.WRITE, ADDRESS.pack(Region.FF_WEIGHT, 0, 1) + b"\x01")[0] is Status.BUSY
+    assert send(5, Opcode.STEP, STEP.pack(1))[0] is Status.BUSY
+    assert send(6, Opcode.SPIKES_IN, pack_spikes_in(0, [1, 2]))[0] is Status.INPUT_LATE
+    assert send(7, Opcode.HALT)[0] is Status.OK
+    assert send(7, Opcode.HALT)[0] is Status.DUPLICATE
+    status, data = send(8, Opcode.STATUS)
+    t1 = int.from_bytes(data[1:5], "little")
+    assert data[0] == 0 and t1 > t0 and data[7] == SpikeFlag.INPUT_LATE  # sticky
+    assert send(9, Opcode.STATUS)[1][1:5] == data[1:5]  # halted: time stands still
+    assert (
+        send(10, Opcode.READ, ADDRESS.pack(Region.CONTROL, Control.STEP_COUNT, 1))[1][ADDRESS.size :]
+        == data[1:5]
+    )
