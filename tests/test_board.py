@@ -7,6 +7,7 @@ back (spikes, weights, state) must equal ``snn``'s fixed-point simulator bit for
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,3 +187,12 @@ def test_cli_board_info_run_read(tmp_path, capsys):
     assert "in_exc" in capsys.readouterr().out
     assert main(["board", "info", "--port", "loop://", "--timeout", "0.01"]) == 2
     assert "no answer on port loop://" in capsys.readouterr().err
+
+
+def test_simulated_gateware_is_sized_for_the_network():
+    from snn.cli.board import _rtl_size_for
+
+    examples = Path(__file__).resolve().parent.parent / "examples" / "networks"
+    assert _rtl_size_for(examples / "board_demo.toml") == 16  # 8 inputs, 16 neurons
+    assert _rtl_size_for(examples / "small_core.toml") == 128  # 64 inputs, 100 neurons
+    assert _rtl_size_for(None) == 16

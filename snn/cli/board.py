@@ -39,8 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(
             "--rtl-size",
             type=int,
-            default=16,
-            help=f"inputs and neurons of the core behind --port {RTL_PORT} (default 16)",
+            default=None,
+            help=f"inputs and neurons of the core behind --port {RTL_PORT} "
+            "(default: the smallest power of two >= 8 that holds the network, else 16)",
         )
         p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
         p.add_argument(
@@ -107,12 +108,24 @@ def _open(args: argparse.Namespace):
     from hdl.link.rtl_device import serve_rtl
     from snn.core_spec import CoreSpec
 
-    server = serve_rtl(CoreSpec(max_inputs=args.rtl_size, max_neurons=args.rtl_size))
+    size = args.rtl_size or _rtl_size_for(getattr(args, "network", None))
+    server = serve_rtl(CoreSpec(max_inputs=size, max_neurons=size))
     try:
         with Board(server.port, args.baud, timeout=max(args.timeout, RTL_TIMEOUT)) as board:
             yield board
     finally:
         server.close()
+
+
+def _rtl_size_for(path: Path | None) -> int:
+    """A simulated core just large enough for the network: simulation time grows with it."""
+    if path is None:
+        return 16
+    from snn import io
+
+    net = io.load(path)
+    need = max(net.n_sources, net.n_neurons, 8)
+    return 1 << (need - 1).bit_length()
 
 
 def run_info(args: argparse.Namespace) -> int:
