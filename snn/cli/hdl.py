@@ -1,4 +1,4 @@
-"""``snn hdl verilog|test``: generate the core's Verilog, and test it for a configuration.
+"""``snn hdl verilog|test|build|flash``: generate the core's Verilog, test it, build and flash it.
 
 ``NETWORK_OR_SPEC`` is a network file (``.toml`` with ``format = "snn-network/1"``: the
 core is the default :class:`CoreSpec`, and the network must fit it), a CoreSpec file
@@ -42,6 +42,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--build-dir", type=Path, default=None, help="keep the build here (default: a temp dir)"
     )
     test.set_defaults(func=run_test)
+    _add_build(sub)
+
+
+def _add_build(sub) -> None:
+    """``hdl build`` (bitstream or Verilog + XDC, with a resource/timing report) and ``hdl flash``."""
+    build = sub.add_parser("build", help="build a bitstream for a board (yosys/nextpnr) and report resources")
+    _target(build)
+    build.add_argument(
+        "--board", required=True, help="icebreaker, ulx3s-85f, ulx3s-45f, ulx3s-25f, cmod-a7-35, ..."
+    )
+    build.add_argument("--baud", type=int, default=1_000_000, help="UART line rate (default 1000000)")
+    build.add_argument(
+        "--clock-mhz", type=float, default=None, help="core clock (default: the board's; a PLL)"
+    )
+    build.add_argument("--activity", type=float, default=0.1, help="spiking fraction for the latency figures")
+    build.add_argument("--json", action="store_true", help="print the report as JSON")
+    build.add_argument("-o", "--output", type=Path, default=None, help="build folder (default build/BOARD)")
+    build.set_defaults(func=run_build)
+    flash = sub.add_parser("flash", help="program a board with a bitstream (openFPGALoader or iceprog)")
+    flash.add_argument("bitstream", metavar="BITSTREAM", type=Path)
+    flash.add_argument("--board", required=True, help="the board the bitstream was built for")
+    flash.add_argument("--dry-run", action="store_true", help="print the programmer's command only")
+    flash.set_defaults(func=run_flash)
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -155,3 +178,18 @@ def run_test(args: argparse.Namespace) -> int:
             f"{sum(cycles)} cycles, {match} the formula ({sum(formula)})"
         )
     return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """``snn hdl build``: see hdl/fpga/command.py."""
+    from hdl.fpga.command import run_build as build
+
+    spec, _ = resolve(args)
+    return build(args, spec)
+
+
+def run_flash(args: argparse.Namespace) -> int:
+    """``snn hdl flash``: see hdl/fpga/command.py."""
+    from hdl.fpga.command import run_flash as flash
+
+    return flash(args)

