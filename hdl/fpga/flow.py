@@ -13,6 +13,7 @@ from snn.errors import NetworkError
 
 from . import toolchain
 from .boards import Board
+from .capacity import weight_problem
 from .pll import plan
 from .report import Report, read_report
 from .top import BuildTop
@@ -52,6 +53,9 @@ def build(
     gives a result with ``error`` set and the utilisation nextpnr reported."""
     if not board.bitstream:
         raise NetworkError(f"{board.name} has no open place and route: use its Verilog + XDC export")
+    problem = weight_problem(spec, board)
+    if problem:
+        raise NetworkError(f"{board.name}: {problem}")
     lacking = toolchain.missing(board.family)
     if lacking:
         raise NetworkError(f"missing {', '.join(lacking)}: {toolchain.INSTALL_HINT}")

@@ -63,3 +63,9 @@ def test_board_platforms_have_a_uart(name):
     assert platform.lookup("uart", 0) is not None
     assert platform.default_clk_frequency == board.clock_hz
     assert command.flash_command is not None
+
+
+def test_weights_too_large_for_the_block_ram_are_refused_before_synthesis(capsys):
+    assert main(["hdl", "build", "--board", "icebreaker", "--spec-json", "{}"]) == 2
+    err = capsys.readouterr().err
+    assert "1024 kbit of block RAM" in err and "120 kbit" in err and "= 32 would fit" in err
