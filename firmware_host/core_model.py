@@ -14,6 +14,7 @@ import numpy as np
 from snn.core_spec import CoreSpec
 
 from .memory_map import (
+    CONFIG_REGIONS,
     FLAG_ENABLED,
     FLAG_MULTIPLICATIVE,
     FLAG_NEAREST,
@@ -29,16 +30,6 @@ from .memory_map import (
     RuleField,
     TraceKind,
     region_size,
-)
-
-CONFIG_REGIONS = (
-    Region.CONTROL,
-    Region.FF_WEIGHT,
-    Region.REC_WEIGHT,
-    Region.NEURON_PARAM,
-    Region.STDP_RULE,
-    Region.STDP_ROW_ENABLE,
-    Region.STDP_COL_ENABLE,
 )
 
 

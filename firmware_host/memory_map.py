@@ -36,6 +36,18 @@ class Region(IntEnum):
     TRACE = 8  # index = TraceKind * max(max_inputs, max_neurons) + element
 
 
+# What CLEAR_CONFIG zeroes: the configuration, not the state, traces or STEP_COUNT
+CONFIG_REGIONS = (
+    Region.CONTROL,
+    Region.FF_WEIGHT,
+    Region.REC_WEIGHT,
+    Region.NEURON_PARAM,
+    Region.STDP_RULE,
+    Region.STDP_ROW_ENABLE,
+    Region.STDP_COL_ENABLE,
+)
+
+
 class Control(IntEnum):
     """Registers of the CONTROL region."""
 

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import snn
+from snn.models import cuba
 
 BRIAN2_RATE_HZ = 5.65990  # mean over the five seeds above
 BRIAN2_CV_ISI = 0.52408
@@ -30,36 +31,8 @@ SEEDS = (1, 2, 3)
 
 
 def cuba_network(seed: int) -> snn.Network:
-    """Brian2's CUBA: one group of N; p=0.02 from i < 3200 (exc) and i >= 3200 (inh) onto all N.
-
-    Brian2's ``connect(p=...)`` keeps self-connections, so ``allow_self=True`` here.
-    """
-    net = snn.Network(dt=0.1, duration=T_S * 1000.0, seed=seed)
-    params = dict(
-        tau_m=20.0,
-        tau_syn_e=5.0,
-        tau_syn_i=10.0,
-        v_rest=-49.0,
-        v_thresh=-50.0,
-        v_reset=-60.0,
-        t_ref=5.0,
-        i_bias=0.0,
-    )
-    n_exc = int(N * 0.8)
-    exc = net.lif("exc", n_exc, v_init=snn.Uniform(-60.0, -50.0), **params)
-    inh = net.lif("inh", N - n_exc, v_init=snn.Uniform(-60.0, -50.0), **params)
-    for pre, w, target in ((exc, 60 * 0.27 / 10, "exc"), (inh, -20 * 4.5 / 10, "inh")):
-        for post in (exc, inh):
-            net.connect(
-                f"{pre.name}_{post.name}",
-                pre,
-                post,
-                snn.FixedProbability(0.02, allow_self=True),
-                weight=w,
-                target=target,
-            )
-    net.record_spikes(exc, inh)
-    return net
+    """Brian2's CUBA (snn.models.cuba: p = 0.02 from exc and inh onto all N, self connections kept)."""
+    return cuba(N, duration=T_S * 1000.0, seed=seed)
 
 
 def spike_stats(res) -> tuple[float, float]:

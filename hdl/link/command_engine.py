@@ -24,7 +24,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory, ReadPort
 from amaranth.lib.wiring import In, Out
 
-from firmware_host.memory_map import Control, Region, region_size
+from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size
 from firmware_host.protocol import (
     ADDRESS,
     EXECUTE_ONCE,
@@ -49,15 +49,6 @@ from .params import LinkParams, identity
 from .wire_words import in_range, word_format
 
 PREFIX = 16  # bytes: header, status and credits, and the longest fixed reply data (a record head)
-CONFIG_REGIONS = (  # what CLEAR_CONFIG zeroes (as CoreModel.clear_config): CONTROL without STEP_COUNT
-    Region.CONTROL,
-    Region.FF_WEIGHT,
-    Region.REC_WEIGHT,
-    Region.NEURON_PARAM,
-    Region.STDP_RULE,
-    Region.STDP_ROW_ENABLE,
-    Region.STDP_COL_ENABLE,
-)
 
 
 def _bytes(value, n: int) -> Value:
