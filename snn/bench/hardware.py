@@ -95,13 +95,15 @@ def table(columns: dict[str, dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the builds and print the table."""
-    parser = argparse.ArgumentParser(prog="python -m snn.bench.hardware", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the hardware benchmark (shared by ``snn bench hardware`` and ``python -m``)."""
     parser.add_argument("--activity", type=float, default=0.1, help="spiking fraction per step (default 0.1)")
     parser.add_argument("--out", type=Path, default=Path("build/bench-hardware"), help="build folders")
     parser.add_argument("--boards", nargs="+", default=list(BOARDS), help="boards to build")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the builds and print the table."""
     columns = {"NeuroCoreX (Cmod A7-35T)": NEUROCOREX}
     for name in args.boards:
         try:
@@ -111,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"built {name}", flush=True)
     print(table(columns))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m snn.bench.hardware``."""
+    parser = argparse.ArgumentParser(prog="snn bench hardware", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

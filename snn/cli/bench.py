@@ -27,6 +27,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cuba.add_argument("--json", type=Path, default=None, help="also write all measurements here")
     cuba.add_argument("--markdown", action="store_true", help="print the table as markdown")
     cuba.set_defaults(func=run)
+    hardware = kinds.add_parser(
+        "hardware", help="full default-core builds beside NeuroCoreX's figures (minutes; yowasp toolchain)"
+    )
+    from ..bench.hardware import add_arguments
+    from ..bench.hardware import run as run_hardware
+
+    add_arguments(hardware)
+    hardware.set_defaults(func=run_hardware)
 
 
 def _ints(text: str, what: str) -> list[int]:
