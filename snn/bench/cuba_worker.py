@@ -11,6 +11,7 @@ import time
 
 
 def main(argv: list[str]) -> None:
+    """Run one configuration and print its JSON line."""
     n, seconds, mode, dtype, threads = int(argv[0]), float(argv[1]), argv[2], argv[3], int(argv[4])
     seed = int(argv[5]) if len(argv) > 5 else 1
     from snn.models import cuba
