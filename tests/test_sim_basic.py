@@ -290,7 +290,8 @@ def test_stdp_pair_float_exact_exponentials():
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("delays", ["ring", "direct"])  # delay 2 on "ii" / all delays 1
 @pytest.mark.parametrize("threads", [2, 3])
-def test_threads_do_not_change_results(mode, delays, threads, monkeypatch):
+@pytest.mark.parametrize("lockstep", [True, False])  # one parallel region per chunk / two per step
+def test_threads_do_not_change_results(mode, delays, threads, lockstep, monkeypatch):
     # the parallel kernels run from any size on and for every chunk (by default small
     # networks stay serial, and a busy machine may switch to the serial path)
     monkeypatch.setattr(snn.sim.simulator, "PARALLEL_MIN_NEURONS_PER_THREAD", 0)
@@ -304,8 +305,12 @@ def test_threads_do_not_change_results(mode, delays, threads, monkeypatch):
     assert many.syn.n_parts == threads  # one CSR part per thread, each with synapses
     assert all(np.any(many.syn.bounds[:, 2 * t + 2] > many.syn.bounds[:, 2 * t]) for t in range(threads))
     assert numba.config.NUMBA_NUM_THREADS >= 2  # so that two threads really ran
+    assert many._lockstep  # no plasticity: the lockstep kernel applies
+    many._lockstep = lockstep
     one.run(200)
     many.run(200)
+    # 3 threads on 2 cores: 2 workers in lockstep, one with 2 parts
+    assert many.lockstep_calls >= 2 if lockstep else many.lockstep_calls == 0  # compile call + chunks
     a, b = one.results(), many.results()
     assert a.n_spikes > 50
     same_results(a, b)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from numba import njit, prange, uint64
 
+from .sync import publish, wait_all
+
 
 @njit(cache=True)
 def collect_spikes(blocks, counts, flag, flag_words, spikes):
@@ -33,8 +35,14 @@ def collect_spikes(blocks, counts, flag, flag_words, spikes):
     Only blocks with a spike are looked at, 8 flags at a time (``flag_words`` is a uint64
     view of ``flag``), and only the bytes of a nonzero word are tested.
     """
+    return collect_spikes_range(blocks, 0, blocks.shape[0], counts, flag, flag_words, spikes)
+
+
+@njit(cache=True)
+def collect_spikes_range(blocks, b_lo, b_hi, counts, flag, flag_words, spikes):
+    """:func:`collect_spikes` of blocks ``b_lo:b_hi``."""
     n_spk = 0
-    for b in range(blocks.shape[0]):
+    for b in range(b_lo, b_hi):
         if counts[b] == 0:
             continue
         lo, hi = blocks[b, 0], blocks[b, 1]
@@ -59,15 +67,16 @@ def add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk):
 
 @njit(cache=True)
 def propagate_part(
-    n, t, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
+    n, t, spikes, n_spk, offset, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
 ):
-    """Phase 4 for part ``t`` of the targets: scatter the spikes' weights into the slots due at n + d.
+    """Phase 4 for part ``t`` of the targets: scatter the weights of the presynaptic elements
+    ``spikes[:n_spk] + offset`` into the slots due at n + d.
 
     ``acc_e``/``acc_i`` are flat rings of ``ring`` slots of ``n_neurons`` (with ``ring = 1``
     they may be ``i_e``/``i_i`` themselves: float mode delivers delay-1 inputs directly).
     """
     for s in range(n_spk):
-        k = spikes[s]
+        k = spikes[s] + offset
         lo, mid, hi = bounds[k, 2 * t], bounds[k, 2 * t + 1], bounds[k, 2 * t + 2]
         if uniform_delay > 0:
             base = ((n + uniform_delay) % ring) * n_neurons
@@ -88,7 +97,7 @@ def _propagate_parallel(
 ):
     for t in prange((bounds.shape[1] - 1) // 2):
         propagate_part(
-            n, t, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
+            n, t, spikes, n_spk, 0, bounds, post, weight, delay, uniform_delay, ring, n_neurons, acc_e, acc_i
         )
 
 
@@ -102,7 +111,7 @@ def propagate(
                             acc_e, acc_i)  # fmt: skip
     else:
         for t in range((bounds.shape[1] - 1) // 2):
-            propagate_part(n, t, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
+            propagate_part(n, t, spikes, n_spk, 0, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
                            acc_e, acc_i)  # fmt: skip
     events = 0
     last = bounds.shape[1] - 1
@@ -136,6 +145,28 @@ def sample_state(
     Probe ``p`` writes row ``n // every - probe_first[p]`` of its block, which starts at
     ``probe_base[p]`` in the flat outputs and is ``probe_ptr[p+1] - probe_ptr[p]`` wide.
     """
+    sample_state_range(n, 0, v.size, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first,
+                       out_v, out_ie, out_ii)  # fmt: skip
+
+
+@njit(cache=True)
+def sample_state_range(
+    n,
+    j_lo,
+    j_hi,
+    v,
+    i_e,
+    i_i,
+    samp_idx,
+    probe_ptr,
+    probe_every,
+    probe_base,
+    probe_first,
+    out_v,
+    out_ie,
+    out_ii,
+):
+    """:func:`sample_state` of the neurons ``j_lo <= j < j_hi`` only."""
     for p in range(probe_every.size):
         every = probe_every[p]
         if n % every != 0:
@@ -144,6 +175,85 @@ def sample_state(
         base = probe_base[p] + (n // every - probe_first[p]) * (hi - lo)
         for q in range(lo, hi):
             j = samp_idx[q]
-            out_v[base + q - lo] = v[j]
-            out_ie[base + q - lo] = i_e[j]
-            out_ii[base + q - lo] = i_i[j]
+            if j_lo <= j < j_hi:
+                out_v[base + q - lo] = v[j]
+                out_ie[base + q - lo] = i_e[j]
+                out_ii[base + q - lo] = i_i[j]
+
+
+# -- lockstep: one parallel region per chunk ------------------------------------------------
+# Each worker w owns the neurons of parts wpart[w]:wpart[w+1] (blocks wblock[w]:wblock[w+1])
+# and the synapses onto them. Per step it updates its neurons, lists their spikes in its
+# own list (double-buffered by step parity), publishes the step, waits for all workers'
+# lists (one barrier per step) and propagates every list, in worker order, then the
+# inputs, into its own targets: the same spikes in the same order as one thread.
+# A worker reuses a list two steps later, by when every worker has read it (they have
+# all published the step in between). Worker 0 records the spikes; every worker keeps
+# the same spike count, so they all stop at the same step when the buffer could overflow.
+LS_DONE, LS_COUNT, LS_EVENTS, LS_STATUS = range(4)  # per-worker results, row w * sync.LINE
+LS_RAN, LS_NOT_TOGETHER, LS_TIMEOUT = 1, 2, 3
+
+
+@njit(cache=True)
+def lockstep_after_update(
+    w, i, n, n_workers, sync, wpart, cuts, wblock, tspk, tcnt,
+    blocks, counts, flag, flag_words, v, i_e, i_i,
+    input_ptr, input_ids, bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+    rec_mask, out_steps, out_ids, count, pop_of, pop_counts,
+    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii, n0,
+):  # fmt: skip
+    """Worker ``w``'s step ``n`` (the ``i``-th of the call) after its neuron update: spikes,
+    state samples, barrier, propagation, recording. Returns ``(count, events)``, count -1 on timeout.
+    """
+    n_neurons = v.size
+    par = n & 1
+    own = tspk[par, w]
+    n_own = collect_spikes_range(blocks, wblock[w], wblock[w + 1], counts, flag, flag_words, own)
+    n_rec_own = 0
+    for s in range(n_own):
+        n_rec_own += rec_mask[own[s]]
+    tcnt[par, w, 0] = n_own
+    tcnt[par, w, 1] = n_rec_own
+    j_lo, j_hi = cuts[wpart[w]], cuts[wpart[w + 1]]
+    sample_state_range(n, j_lo, j_hi, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first,
+                       out_v, out_ie, out_ii)  # fmt: skip
+    publish(sync, w, i + 1)
+    if not wait_all(sync, n_workers, i + 1):
+        return -1, 0
+    p_lo, p_hi = wpart[w], wpart[w + 1]
+    events = 0
+    n_rec = 0
+    for u in range(n_workers):
+        lst = tspk[par, u]
+        c = tcnt[par, u, 0]
+        n_rec += tcnt[par, u, 1]
+        for p in range(p_lo, p_hi):
+            propagate_part(n, p, lst, c, 0, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
+                           acc_e, acc_i)  # fmt: skip
+        for s in range(c):
+            events += bounds[lst[s], 2 * p_hi] - bounds[lst[s], 2 * p_lo]
+    q_lo, q_hi = 0, 0
+    if n + 1 < input_ptr.size:
+        q_lo, q_hi = input_ptr[n], input_ptr[n + 1]
+    inputs = input_ids[q_lo:q_hi]
+    for p in range(p_lo, p_hi):
+        propagate_part(n, p, inputs, q_hi - q_lo, n_neurons, bounds, post, weight, delay, uniform_delay, ring,
+                       n_neurons, acc_e, acc_i)  # fmt: skip
+    for s in range(q_hi - q_lo):
+        k = n_neurons + inputs[s]
+        events += bounds[k, 2 * p_hi] - bounds[k, 2 * p_lo]
+        n_rec += rec_mask[k]
+    if w == 0:
+        c0 = count
+        for u in range(n_workers):
+            c = tcnt[par, u, 0]
+            c0 = record_spikes(
+                n, n0, tspk[par, u], c, c, rec_mask, out_steps, out_ids, c0, pop_of, pop_counts
+            )
+        for s in range(q_hi - q_lo):
+            k = n_neurons + inputs[s]
+            if rec_mask[k]:
+                out_steps[c0] = n
+                out_ids[c0] = k
+                c0 += 1
+    return count + n_rec, events

@@ -17,7 +17,21 @@ from __future__ import annotations
 
 from numba import njit, prange, uint64
 
-from .kernels_common import add_inputs, collect_spikes, propagate, record_spikes, sample_state
+from .kernels_common import (
+    LS_COUNT,
+    LS_DONE,
+    LS_EVENTS,
+    LS_NOT_TOGETHER,
+    LS_RAN,
+    LS_STATUS,
+    LS_TIMEOUT,
+    add_inputs,
+    collect_spikes,
+    lockstep_after_update,
+    propagate,
+    record_spikes,
+    sample_state,
+)
 from .layout import (
     A_MINUS,
     A_PLUS,
@@ -32,6 +46,7 @@ from .layout import (
     W_MIN,
     WINDOW,
 )
+from .sync import LINE, arrive
 
 # columns of the per-segment parameter table
 V_INF, V_THRESH, V_RESET, E_M, A_E, A_I, P_E, P_I = range(8)
@@ -189,3 +204,71 @@ def run_chunk(
         count = record_spikes(n, n0, spikes, n_spk, n_spk_neurons, rec_mask, out_steps, out_ids, count, pop_of,
                               pop_counts)  # fmt: skip
     return m, count, events
+
+
+@njit(cache=True)
+def _lockstep_worker(
+    w, n0, m, n_workers, sync, wpart, cuts, wblock, tspk, tcnt, res,
+    blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, flag_words,
+    input_ptr, input_ids,
+    bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+    rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
+    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
+):  # fmt: skip
+    """Worker ``w`` of :func:`run_chunk_lockstep` (see kernels_common, "lockstep")."""
+    row = w * LINE
+    if not arrive(sync, n_workers):
+        res[row + LS_STATUS] = LS_NOT_TOGETHER
+        return
+    n_neurons = v.size
+    events = 0
+    done = m
+    for i in range(m):
+        n = n0 + i
+        if count + n_rec > out_steps.size:
+            done = i
+            break
+        slot_base = (n % ring) * n_neurons if ring > 1 else -1
+        for b in range(wblock[w], wblock[w + 1]):
+            counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref,
+                                     acc_e, acc_i, slot_base, flag)  # fmt: skip
+        count, ev = lockstep_after_update(
+            w, i, n, n_workers, sync, wpart, cuts, wblock, tspk, tcnt,
+            blocks, counts, flag, flag_words, v, i_e, i_i,
+            input_ptr, input_ids, bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+            rec_mask, out_steps, out_ids, count, pop_of, pop_counts,
+            samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii, n0,
+        )  # fmt: skip
+        if count < 0:
+            res[row + LS_STATUS] = LS_TIMEOUT
+            return
+        events += ev
+    res[row + LS_DONE] = done
+    res[row + LS_COUNT] = count
+    res[row + LS_EVENTS] = events
+    res[row + LS_STATUS] = LS_RAN
+
+
+@njit(cache=True, parallel=True)
+def run_chunk_lockstep(
+    n0, m, n_workers, sync, wpart, cuts, wblock, tspk, tcnt, res,
+    blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, flag_words,
+    input_ptr, input_ids,
+    bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+    rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
+    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
+):  # fmt: skip
+    """Steps ``n0 .. n0+m-1`` of a network without plasticity in ONE parallel region:
+    ``n_workers`` threads in lockstep, one barrier per step (kernels_common, "lockstep").
+    Results per worker in ``res`` (zeros, ``n_workers * LINE``); all get ``LS_NOT_TOGETHER``
+    and nothing is changed when the workers do not run at the same time.
+    """
+    for w in prange(n_workers):
+        _lockstep_worker(
+            w, n0, m, n_workers, sync, wpart, cuts, wblock, tspk, tcnt, res,
+            blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, flag_words,
+            input_ptr, input_ids,
+            bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
+            rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
+            samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
+        )  # fmt: skip

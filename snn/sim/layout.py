@@ -56,6 +56,7 @@ class SynapseLayout:
     uniform_delay: int  # the delay when uniform, else 0
     ring: int  # slots of the accumulator ring buffer: max_delay + 1
     order: np.ndarray  # layout position -> BuiltNetwork CSR position
+    cuts: np.ndarray  # int64 (n_parts + 1): part t targets neurons cuts[t]:cuts[t+1]
     pre_ptr: np.ndarray  # plastic synapses of each presynaptic element
     pre_pos: np.ndarray
     pre_rule: np.ndarray
@@ -80,11 +81,16 @@ class SynapseLayout:
 
 
 def part_cuts(built: BuiltNetwork, n_parts: int) -> np.ndarray:
-    """First neuron of each of ``n_parts`` post ranges (and ``n_neurons``), balanced by in-degree."""
+    """First neuron of each of ``n_parts`` post ranges (and ``n_neurons``), balanced by in-degree.
+
+    Inner cuts are multiples of 8 (the spike flags are scanned a uint64 word at a time, and
+    a word then belongs to one part: one thread).
+    """
     indegree = np.bincount(built.syn_post, minlength=built.n_neurons)
     cum = np.concatenate([[0], np.cumsum(indegree)])
     targets = cum[-1] * np.arange(1, n_parts) / n_parts
     inner = np.searchsorted(cum, targets, side="left") if cum[-1] else np.zeros(n_parts - 1, np.int64)
+    inner = (inner + 4) // 8 * 8
     return np.concatenate([[0], np.minimum(inner, built.n_neurons), [built.n_neurons]]).astype(np.int64)
 
 
@@ -93,7 +99,8 @@ def synapse_layout(built: BuiltNetwork, n_parts: int = 1) -> SynapseLayout:
     n_pre = built.syn_ptr.size - 1
     pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(built.syn_ptr))
     inh = ~built.syn_exc.astype(bool)
-    part = np.searchsorted(part_cuts(built, n_parts)[1:-1], built.syn_post, side="right")
+    cuts = part_cuts(built, n_parts)
+    part = np.searchsorted(cuts[1:-1], built.syn_post, side="right")
     piece = 2 * part + inh  # piece of its row: (part, exc/inh)
     key = pre * (2 * n_parts) + piece
     # stable: by row, then piece, BuiltNetwork order inside each piece (rows are sorted
@@ -124,6 +131,7 @@ def synapse_layout(built: BuiltNetwork, n_parts: int = 1) -> SynapseLayout:
         uniform_delay=uniform_delay if uniform else 0,
         ring=built.max_delay + 1,
         order=order,
+        cuts=cuts,
         pre_ptr=pre_ptr,
         pre_pos=plastic.astype(np.int64),
         pre_rule=rule[plastic].astype(np.int64),
@@ -150,6 +158,23 @@ def segments(table: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndar
     for s, (lo, hi) in enumerate(zip(first, np.append(first[1:], n))):
         rows.extend((b, min(b + block, int(hi)), s) for b in range(int(lo), int(hi), block))
     return np.array(rows, np.int64).reshape(-1, 3), first
+
+
+def split_blocks(blocks: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut ``blocks`` (see :func:`segments`) at the neuron indices ``cuts`` (part boundaries).
+
+    Returns ``(blocks, first_block)``: part ``t``'s neurons are the blocks
+    ``first_block[t]:first_block[t + 1]``.
+    """
+    rows = []
+    for lo, hi, s in blocks.tolist():
+        inner = [int(c) for c in cuts if lo < c < hi]
+        edges = [lo, *inner, hi]
+        rows.extend((a, b, s) for a, b in zip(edges[:-1], edges[1:]))
+    out = np.array(rows, np.int64).reshape(-1, 3)
+    first = np.searchsorted(out[:, 0], cuts, side="left").astype(np.int64)
+    first[-1] = out.shape[0]
+    return out, first
 
 
 def float_rule_table(built: BuiltNetwork, dtype) -> np.ndarray:

@@ -19,8 +19,9 @@ from ..core_spec import CoreSpec
 from ..errors import NetworkError
 from ..network import Network
 from ..quantize import QuantizedNetwork, propagators, quantize
-from . import kernels_fixed, kernels_float
-from .layout import fixed_rule_table, float_rule_table, segments, synapse_layout
+from . import kernels_fixed, kernels_float, sync
+from .kernels_common import LS_COUNT, LS_DONE, LS_EVENTS, LS_RAN, LS_STATUS, LS_TIMEOUT
+from .layout import fixed_rule_table, float_rule_table, segments, split_blocks, synapse_layout
 from .monitors import Monitors
 from .progress import RunProgress
 from .results import Results, SpikeTrains
@@ -36,7 +37,11 @@ PARALLEL_MIN_NEURONS_PER_THREAD = 8192
 # other processes hold the cores each synchronization waits for a time slice (measured
 # under load 5 on 2 cores: 30 ms per step instead of 60 us)
 _PROBE_EVERY = 8
-_PROBE_SECONDS = 0.01
+_PROBE_SECONDS = 0.02
+_PROBE_MIN_STEPS = 16
+# the lockstep kernel is given up after this many calls in a row whose threads did not run
+# at the same time (each such call costs about 10 ms of waiting, then runs the old kernel)
+_LOCKSTEP_MAX_MISSES = 3
 ADAPTIVE_PATH = True  # False: threads > 1 always use the parallel kernels (tests)
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -103,6 +108,21 @@ class Simulator:
         # spike flags, padded to whole words: collect_spikes skips 8 silent neurons at a time
         self._flag_words = np.zeros((n + 7) // 8, np.uint64)
         self._flag = self._flag_words.view(np.uint8)
+        # lockstep (threads, no plasticity): one parallel region per chunk, one barrier per step
+        n_workers = min(threads, numba.config.NUMBA_NUM_THREADS, self.syn.n_parts)
+        self._lockstep = self.parallel and n_workers >= 2 and n_rules == 0
+        self._n_workers = n_workers
+        if self.parallel:  # each part's neurons in blocks of their own
+            self._blocks, part_block = split_blocks(self._blocks, self.syn.cuts)
+            self._wpart = np.array(
+                [w * self.syn.n_parts // n_workers for w in range(n_workers + 1)], np.int64
+            )
+            self._wblock = part_block[self._wpart]
+            widest = int(np.max(np.diff(self.syn.cuts[self._wpart]))) if n else 0
+            self._tspk = np.zeros((2, n_workers, max(widest, 1)), np.int64)
+            self._tcnt = np.zeros((2, n_workers, sync.LINE), np.int64)
+        self._lockstep_misses = 0  # calls in a row whose workers did not run together
+        self.lockstep_calls = 0  # kernel calls that ran in lockstep
         self._counts = np.zeros(self._blocks.shape[0], np.int64)
         # float mode, all delays 1: no ring, propagation adds into i_e/i_i (kernels_float.py);
         # the fixed mode keeps its accumulators (the doc saturates i + sum, not each term)
@@ -125,7 +145,7 @@ class Simulator:
         self._snapshot_steps: dict[str, list[int]] = {name: [] for name in self._weight_probes}
         self.step = 0
         self._use_parallel = self.parallel
-        self._step_s: dict[bool, float] = {}  # seconds per step of each path (threads only)
+        self._step_s: dict[bool, list[float]] = {}  # last seconds per step of each path (threads)
         self._n_chunks = 0
         self.compile_s: float | None = None
         self.run_s = 0.0
@@ -153,6 +173,7 @@ class Simulator:
         self.weight = self.syn.to_layout(b.syn_weight, dt_)
         self._rules = float_rule_table(b, dt_)
         self._kernel = kernels_float.run_chunk
+        self._kernel_lockstep = kernels_float.run_chunk_lockstep
 
     def _prepare_fixed(self, q: QuantizedNetwork) -> None:
         s = q.spec
@@ -177,6 +198,7 @@ class Simulator:
         self.weight = self.syn.to_layout(q.weight, np.int32)
         self._rules = fixed_rule_table(q.rules)
         self._kernel = kernels_fixed.run_chunk
+        self._kernel_lockstep = kernels_fixed.run_chunk_lockstep
 
     # -- running -----------------------------------------------------------------------------
     def _args(self, n0: int, m: int) -> tuple:
@@ -191,6 +213,29 @@ class Simulator:
             self._spikes, *self.monitors.chunk_args(n0, m),
         )  # fmt: skip
 
+    def _call(self, n0: int, m: int) -> tuple[int, int, int]:
+        """One kernel call: ``(steps_done, spike_count, events)``."""
+        if self._use_parallel and self._lockstep:
+            args = self._args(n0, m)
+            w = self._n_workers
+            res = np.zeros(w * sync.LINE, np.int64)
+            ls_args = (n0, m, w, sync.sync_array(w), self._wpart, self.syn.cuts, self._wblock, self._tspk,
+                       self._tcnt, res, *args[2:12], *args[13:23], *args[34:])  # fmt: skip
+            self._kernel_lockstep(*ls_args)
+            status = res[LS_STATUS :: sync.LINE]
+            if np.all(status == LS_RAN):
+                self._lockstep_misses = 0
+                self.lockstep_calls += 1
+                return int(res[LS_DONE]), int(res[LS_COUNT]), int(res[LS_EVENTS :: sync.LINE].sum())
+            if np.any(status == LS_TIMEOUT):
+                raise RuntimeError("simulator: a thread of the lockstep kernel stopped responding")
+            # the workers ran one after the other (nothing was changed): this chunk runs
+            # on the two-region parallel kernel, and after a few misses it stays there
+            self._lockstep_misses += 1
+            if self._lockstep_misses >= _LOCKSTEP_MAX_MISSES:
+                self._lockstep = False
+        return self._kernel(*self._args(n0, m))
+
     def synapse_bytes(self) -> int:
         """Bytes of the per-synapse arrays the kernels read: post index, weight, delays, plastic indices."""
         syn = self.syn
@@ -202,6 +247,10 @@ class Simulator:
         """Compile (or load from numba's cache) with a zero-step call; its time is ``compile_s``."""
         t0 = time.perf_counter()
         self._kernel(*self._args(self.step, 0))
+        if self._lockstep:
+            use, self._use_parallel = self._use_parallel, True
+            self._call(self.step, 0)
+            self._use_parallel = use
         self.compile_s = time.perf_counter() - t0
 
     def run(self, n_steps: int) -> None:
@@ -234,10 +283,11 @@ class Simulator:
                     m = self._pick_path(m)
                 n0 = self.step
                 t0 = time.perf_counter()
-                done, count, events = self._kernel(*self._args(n0, m))
+                done, count, events = self._call(n0, m)
                 elapsed = time.perf_counter() - t0
                 if self.parallel and done:
-                    self._step_s[self._use_parallel] = elapsed / done
+                    times = self._step_s.setdefault(self._use_parallel, [])
+                    times[:] = [*times[-1:], elapsed / done]
                 self.monitors.collect(n0, done, count)
                 self.step += done
                 self.run_s += elapsed
@@ -254,18 +304,20 @@ class Simulator:
         """Choose parallel or serial kernels for the next chunk; returns its (maybe shortened) length.
 
         Both paths give identical results (the layout is the same), so switching between
-        chunks is safe; only speed is at stake.
+        chunks is safe; only speed is at stake. A path's speed is the better of its last
+        two measurements (a probe that another process stalled does not decide alone),
+        and a probe runs at least ``_PROBE_MIN_STEPS`` steps.
         """
         self._n_chunks += 1
-        known = self._step_s
+        known = {path: min(times) for path, times in self._step_s.items()}
         if len(known) == 2 and self._n_chunks % _PROBE_EVERY:
             self._use_parallel = known[True] <= known[False]
             return m
         probe = (not self._use_parallel) if self._use_parallel in known else self._use_parallel
         self._use_parallel = probe
         per_step = known.get(probe, min(known.values(), default=None))  # its own speed when known
-        steps = 4 if per_step is None else int(_PROBE_SECONDS / max(per_step, 1e-9))
-        return max(1, min(m // 8, steps))
+        steps = _PROBE_MIN_STEPS if per_step is None else int(_PROBE_SECONDS / max(per_step, 1e-9))
+        return max(1, min(m // 4, max(steps, _PROBE_MIN_STEPS)))
 
     def _snapshot(self, periodic_only: bool) -> None:
         for name, every in self._weight_probes.items():
