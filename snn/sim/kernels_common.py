@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from numba import njit, prange, uint64
 
-from .sync import publish, wait_all
+from .sync import publish, stop_requested, wait_all
 
 
 @njit(cache=True)
@@ -190,7 +190,7 @@ def sample_state_range(
 # A worker reuses a list two steps later, by when every worker has read it (they have
 # all published the step in between). Worker 0 records the spikes; every worker keeps
 # the same spike count, so they all stop at the same step when the buffer could overflow.
-LS_DONE, LS_COUNT, LS_EVENTS, LS_STATUS = range(4)  # per-worker results, row w * sync.LINE
+LS_DONE, LS_COUNT, LS_EVENTS, LS_STATUS, LS_CONTENDED = range(5)  # per-worker results, row w * sync.LINE
 LS_RAN, LS_NOT_TOGETHER, LS_TIMEOUT = 1, 2, 3
 
 
@@ -203,7 +203,8 @@ def lockstep_after_update(
     samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii, n0,
 ):  # fmt: skip
     """Worker ``w``'s step ``n`` (the ``i``-th of the call) after its neuron update: spikes,
-    state samples, barrier, propagation, recording. Returns ``(count, events)``, count -1 on timeout.
+    state samples, barrier, propagation, recording. Returns ``(count, events, stop)``, count -1
+    on timeout; ``stop``: all workers stop after this step (contention, see sync.publish).
     """
     n_neurons = v.size
     par = n & 1
@@ -219,7 +220,8 @@ def lockstep_after_update(
                        out_v, out_ie, out_ii)  # fmt: skip
     publish(sync, w, i + 1)
     if not wait_all(sync, n_workers, i + 1):
-        return -1, 0
+        return -1, 0, True
+    stop = stop_requested(sync, i + 1)
     p_lo, p_hi = wpart[w], wpart[w + 1]
     events = 0
     n_rec = 0
@@ -256,4 +258,4 @@ def lockstep_after_update(
                 out_steps[c0] = n
                 out_ids[c0] = k
                 c0 += 1
-    return count + n_rec, events
+    return count + n_rec, events, stop

@@ -18,6 +18,7 @@ from __future__ import annotations
 from numba import njit, prange, uint64
 
 from .kernels_common import (
+    LS_CONTENDED,
     LS_COUNT,
     LS_DONE,
     LS_EVENTS,
@@ -232,7 +233,7 @@ def _lockstep_worker(
         for b in range(wblock[w], wblock[w + 1]):
             counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref,
                                      acc_e, acc_i, slot_base, flag)  # fmt: skip
-        count, ev = lockstep_after_update(
+        count, ev, stop = lockstep_after_update(
             w, i, n, n_workers, sync, wpart, cuts, wblock, tspk, tcnt,
             blocks, counts, flag, flag_words, v, i_e, i_i,
             input_ptr, input_ids, bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
@@ -243,6 +244,10 @@ def _lockstep_worker(
             res[row + LS_STATUS] = LS_TIMEOUT
             return
         events += ev
+        if stop:
+            done = i + 1
+            res[row + LS_CONTENDED] = 1
+            break
     res[row + LS_DONE] = done
     res[row + LS_COUNT] = count
     res[row + LS_EVENTS] = events

@@ -20,7 +20,7 @@ from ..errors import NetworkError
 from ..network import Network
 from ..quantize import QuantizedNetwork, propagators, quantize
 from . import kernels_fixed, kernels_float, sync
-from .kernels_common import LS_COUNT, LS_DONE, LS_EVENTS, LS_RAN, LS_STATUS, LS_TIMEOUT
+from .kernels_common import LS_CONTENDED, LS_COUNT, LS_DONE, LS_EVENTS, LS_RAN, LS_STATUS, LS_TIMEOUT
 from .layout import fixed_rule_table, float_rule_table, segments, split_blocks, synapse_layout
 from .monitors import Monitors
 from .progress import RunProgress
@@ -31,12 +31,22 @@ _CHUNK_SECONDS = 0.2  # target wall time of one kernel call
 # parallel region (two per step) costs about 1 us to start and join, more than a small
 # network's whole step saves (measured on 2 cores: break-even near 10k neurons)
 PARALLEL_MIN_NEURONS_PER_THREAD = 8192
+# ... and without plasticity (the lockstep kernel: one parallel region per chunk and one
+# spin barrier, about 0.2 us, per step) from this many (CUBA 4k on 2 cores, quiet machine:
+# 1.45 us per step instead of 1.9)
+LOCKSTEP_MIN_NEURONS_PER_THREAD = 1500
 # with threads, every _PROBE_EVERY-th chunk runs a few steps (about _PROBE_SECONDS at its
 # last measured speed, at least 1) on the path (parallel or serial) that is not in use, and
 # the faster per step is kept: the parallel kernels synchronize twice per step, and when
 # other processes hold the cores each synchronization waits for a time slice (measured
 # under load 5 on 2 cores: 30 ms per step instead of 60 us)
-_PROBE_EVERY = 8
+_PROBE_EVERY = 3
+# a neuron update as a fraction of a synaptic event's work (CUBA, vectorized update against
+# a scattered add): weighs the work of a chunk for comparing the paths' speeds
+_UPDATE_WORK = 1 / 16
+# the lockstep kernel stops early when two windows of this many seconds (at least 32 steps)
+# in a row are slower than the serial kernel was (other processes hold a core)
+_CONTENTION_WINDOW_S = 0.001
 _PROBE_SECONDS = 0.02
 _PROBE_MIN_STEPS = 16
 # the lockstep kernel is given up after this many calls in a row whose threads did not run
@@ -93,10 +103,13 @@ class Simulator:
         self.progress = progress
         self.built = built
         self.quantized = quantized if mode == "fixed" else None
-        self.parallel = threads > 1 and built.n_neurons >= threads * PARALLEL_MIN_NEURONS_PER_THREAD
+        n_rules = len(built.rules)
+        min_per_thread = PARALLEL_MIN_NEURONS_PER_THREAD
+        if n_rules == 0:  # the lockstep kernel applies
+            min_per_thread = min(min_per_thread, LOCKSTEP_MIN_NEURONS_PER_THREAD)
+        self.parallel = threads > 1 and built.n_neurons >= threads * min_per_thread
         self.syn = synapse_layout(built, threads if self.parallel else 1)
         n, n_pre = built.n_neurons, built.n_neurons + built.n_sources
-        n_rules = len(built.rules)
         if mode == "float":
             self._prepare_float(_DTYPES[dtype])
         else:
@@ -123,6 +136,8 @@ class Simulator:
             self._tcnt = np.zeros((2, n_workers, sync.LINE), np.int64)
         self._lockstep_misses = 0  # calls in a row whose workers did not run together
         self.lockstep_calls = 0  # kernel calls that ran in lockstep
+        self._contended = False  # the last lockstep call stopped early: slower than one thread
+        self._ticks_per_s = sync.ticks_per_second() if self._lockstep else 0.0
         self._counts = np.zeros(self._blocks.shape[0], np.int64)
         # float mode, all delays 1: no ring, propagation adds into i_e/i_i (kernels_float.py);
         # the fixed mode keeps its accumulators (the doc saturates i + sum, not each term)
@@ -145,7 +160,8 @@ class Simulator:
         self._snapshot_steps: dict[str, list[int]] = {name: [] for name in self._weight_probes}
         self.step = 0
         self._use_parallel = self.parallel
-        self._step_s: dict[bool, list[float]] = {}  # last seconds per step of each path (threads)
+        # last (seconds per unit of work, seconds, seconds per step) of each path (threads)
+        self._step_s: dict[bool, list[tuple[float, float, float]]] = {}
         self._n_chunks = 0
         self.compile_s: float | None = None
         self.run_s = 0.0
@@ -219,13 +235,21 @@ class Simulator:
             args = self._args(n0, m)
             w = self._n_workers
             res = np.zeros(w * sync.LINE, np.int64)
-            ls_args = (n0, m, w, sync.sync_array(w), self._wpart, self.syn.cuts, self._wblock, self._tspk,
+            serial = self._step_s.get(False)
+            limit, window = 0, 1  # ticks for a window of steps: slower than one thread (contention) stops
+            if ADAPTIVE_PATH and serial and self._ticks_per_s > 0:
+                serial_step = min(t for _, _, t in serial)
+                window = max(32, int(_CONTENTION_WINDOW_S / serial_step))
+                limit = int(window * serial_step * self._ticks_per_s)
+            ls_args = (n0, m, w, sync.sync_array(w, limit, window), self._wpart, self.syn.cuts, self._wblock, self._tspk,
                        self._tcnt, res, *args[2:12], *args[13:23], *args[34:])  # fmt: skip
             self._kernel_lockstep(*ls_args)
             status = res[LS_STATUS :: sync.LINE]
             if np.all(status == LS_RAN):
                 self._lockstep_misses = 0
                 self.lockstep_calls += 1
+                if res[LS_CONTENDED]:  # serial until the next probe of the parallel path
+                    self._contended = True
                 return int(res[LS_DONE]), int(res[LS_COUNT]), int(res[LS_EVENTS :: sync.LINE].sum())
             if np.any(status == LS_TIMEOUT):
                 raise RuntimeError("simulator: a thread of the lockstep kernel stopped responding")
@@ -286,8 +310,14 @@ class Simulator:
                 done, count, events = self._call(n0, m)
                 elapsed = time.perf_counter() - t0
                 if self.parallel and done:
+                    # speed per unit of work (synaptic events and neuron updates), so that
+                    # chunks of a network's onset (bursts) and of its steady state compare
+                    work = events + done * self.built.n_neurons * _UPDATE_WORK
                     times = self._step_s.setdefault(self._use_parallel, [])
-                    times[:] = [*times[-1:], elapsed / done]
+                    times[:] = [*times[-1:], (elapsed / max(work, 1.0), elapsed, elapsed / done)]
+                    if self._contended:  # slower than one thread: other processes hold a core
+                        times[:] = [(float("inf"), float("inf"), float("inf"))]
+                        self._contended = False
                 self.monitors.collect(n0, done, count)
                 self.step += done
                 self.run_s += elapsed
@@ -305,19 +335,34 @@ class Simulator:
 
         Both paths give identical results (the layout is the same), so switching between
         chunks is safe; only speed is at stake. A path's speed is the better of its last
-        two measurements (a probe that another process stalled does not decide alone),
-        and a probe runs at least ``_PROBE_MIN_STEPS`` steps.
+        two measurements (a probe that another process stalled does not decide alone).
+        The slower path is probed (about ``_PROBE_SECONDS``, at least ``_PROBE_MIN_STEPS``
+        steps, at most a chunk) every ``_PROBE_EVERY`` chunks, and at once while its
+        measurements are short: the first chunks alternate the paths while the chunk
+        grows (a few steps are dominated by call overhead and the network's onset).
         """
         self._n_chunks += 1
-        known = {path: min(times) for path, times in self._step_s.items()}
-        if len(known) == 2 and self._n_chunks % _PROBE_EVERY:
-            self._use_parallel = known[True] <= known[False]
+        inf = float("inf")
+        meas = self._step_s
+        speed = {path: min(t for t, _, _ in v) for path, v in meas.items()}
+        if not speed:
             return m
-        probe = (not self._use_parallel) if self._use_parallel in known else self._use_parallel
+        if len(speed) == 1:
+            probe = not next(iter(speed))
+        else:
+            best = speed[True] <= speed[False]
+            probe = not best
+            weak = max(s for _, s, _ in meas[probe]) < _PROBE_SECONDS / 20
+            if not weak and self._n_chunks % _PROBE_EVERY:
+                self._use_parallel = best
+                return m
         self._use_parallel = probe
-        per_step = known.get(probe, min(known.values(), default=None))  # its own speed when known
-        steps = _PROBE_MIN_STEPS if per_step is None else int(_PROBE_SECONDS / max(per_step, 1e-9))
-        return max(1, min(m // 4, max(steps, _PROBE_MIN_STEPS)))
+        steps_s = {path: min(t for _, _, t in v) for path, v in meas.items()}
+        per_step = steps_s.get(probe, inf)  # its own speed when known, else the other's
+        if per_step == inf:
+            per_step = min(steps_s.values())
+        steps = int(_PROBE_SECONDS / max(per_step, 1e-9)) if per_step < inf else _PROBE_MIN_STEPS
+        return max(1, min(m, max(_PROBE_MIN_STEPS, steps)))
 
     def _snapshot(self, periodic_only: bool) -> None:
         for name, every in self._weight_probes.items():

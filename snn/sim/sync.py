@@ -116,6 +116,36 @@ def sched_yield(typingctx):
     return types.void(), codegen
 
 
+@intrinsic
+def cycles(typingctx):
+    """The CPU's cycle counter (``rdtsc`` on x86; 0 where LLVM has none): wall time in ticks."""
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter"
+        )
+        return builder.call(fn, [])
+
+    return types.int64(), codegen
+
+
+@njit(cache=True)
+def _cycles_now():
+    return cycles()
+
+
+def ticks_per_second(seconds: float = 0.002) -> float:
+    """Calibrate :func:`cycles` against ``time.perf_counter`` (0.0 where there is no counter)."""
+    import time
+
+    _cycles_now()
+    t0, c0 = time.perf_counter(), _cycles_now()
+    while time.perf_counter() - t0 < seconds:
+        pass
+    t1, c1 = time.perf_counter(), _cycles_now()
+    return max(c1 - c0, 0) / (t1 - t0)
+
+
 # spins with ``pause`` (about 25 ns each on the 2-core EPYC) before a waiting thread starts
 # yielding its core (a yield there: about 0.4 us)
 SPIN_BEFORE_YIELD = 1000
@@ -130,14 +160,21 @@ STEP_WAIT_MAX = 1 << 40
 LINE = 8
 ARRIVED, MODE = 0, LINE  # arrivals; decision (0 undecided, GO, ABORT)
 GO, ABORT = 1, 2
-STEP0 = 2 * LINE  # STEP0 + LINE * w: steps published by worker w
+# contention: every sync[WINDOW] steps worker 0 compares the window's ticks with LIMIT (both
+# set by the caller; LIMIT 0: never); after SLOW_WINDOWS slower windows in a row (one alone
+# may be a hiccup), it writes STOP (a step) and all workers stop after that step
+LIMIT, WINDOW, STOP, WIN_T0, WIN_SLOW = 2 * LINE, 2 * LINE + 1, 3 * LINE, 3 * LINE + 1, 3 * LINE + 2
+SLOW_WINDOWS = 2
+STEP0 = 4 * LINE  # STEP0 + LINE * w: steps published by worker w
 
 
-def sync_array(n_workers: int):
-    """A fresh sync array for ``n_workers``."""
+def sync_array(n_workers: int, limit: int = 0, window: int = 32):
+    """A fresh sync array for ``n_workers``; ``limit``: most ticks a window of ``window`` steps may take."""
     import numpy as np
 
-    return np.zeros(STEP0 + LINE * max(n_workers, 1), np.int64)
+    out = np.zeros(STEP0 + LINE * max(n_workers, 1), np.int64)
+    out[LIMIT], out[WINDOW] = limit, max(window, 1)
+    return out
 
 
 @njit(cache=True)
@@ -162,8 +199,29 @@ def arrive(sync, n_workers):
 
 @njit(cache=True)
 def publish(sync, w, step):
-    """Worker ``w`` has finished its part of ``step`` (steps count from 1 in a call)."""
+    """Worker ``w`` has finished its part of ``step`` (steps count from 1 in a call).
+
+    Worker 0 first asks all to stop after ``step`` when the last SLOW_WINDOWS windows of
+    WINDOW steps each took more than LIMIT ticks (the caller's estimate of one thread's time).
+    """
+    if w == 0 and sync[LIMIT] > 0:
+        if step == 1:
+            sync[WIN_T0] = cycles()
+        elif step % sync[WINDOW] == 0:
+            now = cycles()
+            slow = now - sync[WIN_T0] > sync[LIMIT]
+            sync[WIN_SLOW] = sync[WIN_SLOW] + 1 if slow else 0
+            if sync[WIN_SLOW] >= SLOW_WINDOWS:
+                store_release(sync, STOP, step)
+            sync[WIN_T0] = now
     store_release(sync, STEP0 + LINE * w, step)
+
+
+@njit(cache=True)
+def stop_requested(sync, step):
+    """After :func:`wait_all` of ``step``: True when every worker is to stop after ``step``."""
+    stop = load_acquire(sync, STOP)
+    return 0 < stop <= step
 
 
 @njit(cache=True)
