@@ -27,28 +27,33 @@ from .progress import RunProgress
 from .results import Results, SpikeTrains
 
 _CHUNK_SECONDS = 0.2  # target wall time of one kernel call
-# threads > 1 run the parallel kernels only from this many neurons per thread on: each
-# parallel region (two per step) costs about 1 us to start and join, more than a small
-# network's whole step saves (measured on 2 cores: break-even near 10k neurons)
+# threads > 1 with plasticity run the parallel kernels (two parallel regions per step) only
+# from this many neurons per thread on: each region costs about 1 us to start and join, more
+# than a small network's whole step saves (measured on 2 cores: break-even near 10k neurons)
 PARALLEL_MIN_NEURONS_PER_THREAD = 8192
 # ... and without plasticity (the lockstep kernel: one parallel region per chunk and one
 # spin barrier, about 0.2 us, per step) from this many (CUBA 4k on 2 cores, quiet machine:
 # 1.45 us per step instead of 1.9)
 LOCKSTEP_MIN_NEURONS_PER_THREAD = 1500
-# with threads, every _PROBE_EVERY-th chunk runs a few steps (about _PROBE_SECONDS at its
-# last measured speed, at least 1) on the path (parallel or serial) that is not in use, and
-# the faster per step is kept: the parallel kernels synchronize twice per step, and when
-# other processes hold the cores each synchronization waits for a time slice (measured
-# under load 5 on 2 cores: 30 ms per step instead of 60 us)
+# with threads, the path (parallel or serial) is chosen per chunk by measured speed (see
+# _pick_path): every _PROBE_EVERY-th chunk probes the slower path for about _PROBE_SECONDS
+# (at least _PROBE_MIN_STEPS steps, at most an eighth of the chunk), and a path measured for
+# less than half of _SHORT_PROBE_SECONDS is probed for _SHORT_PROBE_SECONDS at once. The
+# parallel kernels synchronize every step: when other processes hold a core, each barrier
+# waits for a time slice (measured under load 5 on 2 cores: 30 ms per step instead of 60 us)
 _PROBE_EVERY = 3
+_PROBE_SECONDS = 0.01
+_SHORT_PROBE_SECONDS = 0.002
+_PROBE_MIN_STEPS = 16
 # a neuron update as a fraction of a synaptic event's work (CUBA, vectorized update against
 # a scattered add): weighs the work of a chunk for comparing the paths' speeds
 _UPDATE_WORK = 1 / 16
-# the lockstep kernel stops early when two windows of this many seconds (at least 32 steps)
-# in a row are slower than the serial kernel was (other processes hold a core)
+# the lockstep kernel stops early after two windows in a row (at least 32 steps, about this
+# many seconds of the serial kernel each) that were slower than the serial kernel (other
+# processes hold a core); the serial path then runs 1, 2, 4 .. _MAX_BACKOFF chunks
+# (doubling while contention lasts) before the parallel path is probed again
 _CONTENTION_WINDOW_S = 0.001
-_PROBE_SECONDS = 0.02
-_PROBE_MIN_STEPS = 16
+_MAX_BACKOFF = 16
 # the lockstep kernel is given up after this many calls in a row whose threads did not run
 # at the same time (each such call costs about 10 ms of waiting, then runs the old kernel)
 _LOCKSTEP_MAX_MISSES = 3
@@ -69,8 +74,12 @@ class Simulator:
     populations' spikes are recorded (default: ``network.recordings.spikes``).
     ``threads``: numba threads for the neuron update and propagation (at most
     ``numba.config.NUMBA_NUM_THREADS`` run at once); results are identical for any value.
-    Networks with fewer than ``PARALLEL_MIN_NEURONS_PER_THREAD`` neurons per thread run
-    on one thread (``Simulator.parallel`` says which).
+    Without plasticity the threads run whole chunks in lockstep (one parallel region per
+    chunk, one spin barrier per step; kernels_common.py); with plasticity two parallel
+    regions per step. Networks with fewer than ``LOCKSTEP_MIN_NEURONS_PER_THREAD`` (without
+    plasticity) or ``PARALLEL_MIN_NEURONS_PER_THREAD`` (with) neurons per thread run on one
+    thread (``Simulator.parallel`` says which), and the serial kernels take over while they
+    are faster (another process holding a core).
     """
 
     def __init__(
@@ -137,6 +146,8 @@ class Simulator:
         self._lockstep_misses = 0  # calls in a row whose workers did not run together
         self.lockstep_calls = 0  # kernel calls that ran in lockstep
         self._contended = False  # the last lockstep call stopped early: slower than one thread
+        self._backoff = 0  # serial chunks before the parallel path is probed again
+        self._backoff_len = 1  # ... after the next contention
         self._ticks_per_s = sync.ticks_per_second() if self._lockstep else 0.0
         self._counts = np.zeros(self._blocks.shape[0], np.int64)
         # float mode, all delays 1: no ring, propagation adds into i_e/i_i (kernels_float.py);
@@ -315,9 +326,14 @@ class Simulator:
                     work = events + done * self.built.n_neurons * _UPDATE_WORK
                     times = self._step_s.setdefault(self._use_parallel, [])
                     times[:] = [*times[-1:], (elapsed / max(work, 1.0), elapsed, elapsed / done)]
-                    if self._contended:  # slower than one thread: other processes hold a core
+                    if self._contended:  # slower than one thread: other processes hold a core:
+                        # serial for 1, 2, 4 .. 16 chunks (doubling while it lasts), then a probe
                         times[:] = [(float("inf"), float("inf"), float("inf"))]
                         self._contended = False
+                        self._backoff = self._backoff_len
+                        self._backoff_len = min(2 * self._backoff_len, _MAX_BACKOFF)
+                    elif self._use_parallel and done == self._chunk:
+                        self._backoff_len = 1
                 self.monitors.collect(n0, done, count)
                 self.step += done
                 self.run_s += elapsed
@@ -337,9 +353,10 @@ class Simulator:
         chunks is safe; only speed is at stake. A path's speed is the better of its last
         two measurements (a probe that another process stalled does not decide alone).
         The slower path is probed (about ``_PROBE_SECONDS``, at least ``_PROBE_MIN_STEPS``
-        steps, at most a chunk) every ``_PROBE_EVERY`` chunks, and at once while its
-        measurements are short: the first chunks alternate the paths while the chunk
-        grows (a few steps are dominated by call overhead and the network's onset).
+        steps, at most a chunk) every ``_PROBE_EVERY`` chunks, and at once for
+        ``_SHORT_PROBE_SECONDS`` while its measurements are shorter than half that: the first
+        chunks alternate the paths while the chunk grows (a few steps are dominated by call
+        overhead and the network's onset).
         """
         self._n_chunks += 1
         inf = float("inf")
@@ -347,21 +364,31 @@ class Simulator:
         speed = {path: min(t for t, _, _ in v) for path, v in meas.items()}
         if not speed:
             return m
+        seconds = _SHORT_PROBE_SECONDS  # a first or short measurement: just enough to count
         if len(speed) == 1:
             probe = not next(iter(speed))
         else:
             best = speed[True] <= speed[False]
             probe = not best
-            weak = max(s for _, s, _ in meas[probe]) < _PROBE_SECONDS / 20
-            if not weak and self._n_chunks % _PROBE_EVERY:
-                self._use_parallel = best
-                return m
+            if speed[True] == inf:  # contended: serial chunks, then a short probe
+                if self._backoff > 0:
+                    self._backoff -= 1
+                    self._use_parallel = False
+                    return m
+                meas[True][-1] = (inf, 0.0, inf)  # weak: a probe follows
+            weak = max(s for _, s, _ in meas[probe]) < _SHORT_PROBE_SECONDS / 2
+            if not weak:
+                if self._n_chunks % _PROBE_EVERY:
+                    self._use_parallel = best
+                    return m
+                seconds = _PROBE_SECONDS
+                m = max(m // 8, 1)  # a periodic probe: a fraction of a chunk
         self._use_parallel = probe
         steps_s = {path: min(t for _, _, t in v) for path, v in meas.items()}
         per_step = steps_s.get(probe, inf)  # its own speed when known, else the other's
         if per_step == inf:
             per_step = min(steps_s.values())
-        steps = int(_PROBE_SECONDS / max(per_step, 1e-9)) if per_step < inf else _PROBE_MIN_STEPS
+        steps = int(seconds / max(per_step, 1e-9)) if per_step < inf else _PROBE_MIN_STEPS
         return max(1, min(m, max(_PROBE_MIN_STEPS, steps)))
 
     def _snapshot(self, periodic_only: bool) -> None:

@@ -163,7 +163,8 @@ GO, ABORT = 1, 2
 # contention: every sync[WINDOW] steps worker 0 compares the window's ticks with LIMIT (both
 # set by the caller; LIMIT 0: never); after SLOW_WINDOWS slower windows in a row (one alone
 # may be a hiccup), it writes STOP (a step) and all workers stop after that step
-LIMIT, WINDOW, STOP, WIN_T0, WIN_SLOW = 2 * LINE, 2 * LINE + 1, 3 * LINE, 3 * LINE + 1, 3 * LINE + 2
+LIMIT, WINDOW = 2 * LINE, 2 * LINE + 1
+STOP, WIN_T0, WIN_SLOW, WIN_STEP0 = 3 * LINE, 3 * LINE + 1, 3 * LINE + 2, 3 * LINE + 3
 SLOW_WINDOWS = 2
 STEP0 = 4 * LINE  # STEP0 + LINE * w: steps published by worker w
 
@@ -201,19 +202,24 @@ def arrive(sync, n_workers):
 def publish(sync, w, step):
     """Worker ``w`` has finished its part of ``step`` (steps count from 1 in a call).
 
-    Worker 0 first asks all to stop after ``step`` when the last SLOW_WINDOWS windows of
-    WINDOW steps each took more than LIMIT ticks (the caller's estimate of one thread's time).
+    Worker 0 first asks all to stop after ``step`` when SLOW_WINDOWS windows in a row were
+    slow: a window of WINDOW steps is slow when it has taken more than LIMIT ticks (the
+    caller's estimate of one thread's time for it), checked every 4 steps, so that a slow
+    window ends after about LIMIT ticks however slow the steps are.
     """
     if w == 0 and sync[LIMIT] > 0:
         if step == 1:
-            sync[WIN_T0] = cycles()
-        elif step % sync[WINDOW] == 0:
+            sync[WIN_T0], sync[WIN_STEP0] = cycles(), 0
+        elif step % 4 == 0:
             now = cycles()
-            slow = now - sync[WIN_T0] > sync[LIMIT]
-            sync[WIN_SLOW] = sync[WIN_SLOW] + 1 if slow else 0
-            if sync[WIN_SLOW] >= SLOW_WINDOWS:
-                store_release(sync, STOP, step)
-            sync[WIN_T0] = now
+            if now - sync[WIN_T0] > sync[LIMIT]:
+                sync[WIN_SLOW] += 1
+                sync[WIN_T0], sync[WIN_STEP0] = now, step
+                if sync[WIN_SLOW] >= SLOW_WINDOWS:
+                    store_release(sync, STOP, step)
+            elif step - sync[WIN_STEP0] >= sync[WINDOW]:
+                sync[WIN_SLOW] = 0
+                sync[WIN_T0], sync[WIN_STEP0] = now, step
     store_release(sync, STEP0 + LINE * w, step)
 
 
