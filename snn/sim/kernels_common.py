@@ -16,9 +16,10 @@ runs one part of the synapses per thread (layout.py: each part writes only its o
 targets). Both give the same numbers as one thread, bit for bit: the update is per
 neuron, and every target receives its inputs in the same order.
 
-Caution when editing: numba's on-disk cache of ``run_chunk`` (kernels_float.py,
-kernels_fixed.py) embeds these functions but is only invalidated by changes to its own
-file; after editing this module, delete ``snn/sim/__pycache__/*.nbi`` and ``*.nbc``.
+Caution when editing: numba's on-disk cache of ``run_chunk`` and ``run_chunk_lockstep``
+(kernels_float.py, kernels_fixed.py) embeds these functions and those of sync.py but is
+only invalidated by changes to its own file; after editing this module or sync.py, delete
+``snn/sim/__pycache__/*.nbi`` and ``*.nbc``.
 """
 
 from __future__ import annotations
