@@ -316,3 +316,21 @@ def test_threads_do_not_change_results(mode, delays, threads, lockstep, monkeypa
     same_results(a, b)
     for key, value in one.state.items():
         np.testing.assert_array_equal(value, many.state[key], err_msg=key)
+
+
+def test_lockstep_falls_back_when_threads_do_not_run_together(monkeypatch):
+    # more workers than threads: two of them run one after the other, so the arrival check
+    # fails and every call runs on the two-region parallel kernels; after a few such calls
+    # the lockstep kernel is given up. Results stay identical.
+    monkeypatch.setattr(snn.sim.simulator, "PARALLEL_MIN_NEURONS_PER_THREAD", 0)
+    monkeypatch.setattr(snn.sim.simulator, "ADAPTIVE_PATH", False)
+    net = small_cuba(duration=20.0)
+    one = snn.Simulator(net, "fixed", threads=1, progress=False)
+    many = snn.Simulator(net, "fixed", threads=2, progress=False)
+    assert many._lockstep
+    many._n_workers = numba.config.NUMBA_NUM_THREADS + 1
+    for _ in range(4):
+        one.run(50)
+        many.run(50)
+    assert many.lockstep_calls == 0 and not many._lockstep
+    same_results(one.results(), many.results())
