@@ -334,3 +334,23 @@ def test_lockstep_falls_back_when_threads_do_not_run_together(monkeypatch):
         many.run(50)
     assert many.lockstep_calls == 0 and not many._lockstep
     same_results(one.results(), many.results())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_threads_with_stdp_do_not_change_results(mode, monkeypatch):
+    # plasticity: the two-region parallel kernels (no lockstep), weights included
+    monkeypatch.setattr(snn.sim.simulator, "PARALLEL_MIN_NEURONS_PER_THREAD", 0)
+    monkeypatch.setattr(snn.sim.simulator, "ADAPTIVE_PATH", False)
+    net = small_cuba(duration=20.0)
+    net.projections["ee"].stdp = snn.PairSTDP(
+        a_plus=0.3, a_minus=0.3, tau_plus=8.0, tau_minus=12.0, w_min=0.0, w_max=2.0
+    )
+    one = snn.Simulator(net, mode, threads=1, progress=False)
+    many = snn.Simulator(net, mode, threads=2, progress=False)
+    assert many.parallel and not many._lockstep
+    one.run(200)
+    many.run(200)
+    same_results(one.results(), many.results())
+    for key, value in one.state.items():
+        np.testing.assert_array_equal(value, many.state[key], err_msg=key)
+    assert not np.array_equal(one.state["weight"], snn.Simulator(net, mode, progress=False).state["weight"])
