@@ -1,13 +1,15 @@
-"""A check before synthesis: do the weight memories fit the device's block RAM at all?
+"""A check before synthesis: do the weight memories fit the device at all?
 
 yosys maps a memory too large for the block RAM to flip-flops, which for the default
 core (1 Mbit of weights) means hours of synthesis before nextpnr says it does not fit.
-This check refuses such a build at once, with the numbers. (The iCE40 UP5K's SPRAM is
-not used: yosys does not infer it, and the core's weight memories would need the
-single-port wrapper of docs/core-hardware.md.)
+This check refuses such a build at once, with the numbers. On the iCE40 UP the weights
+go to SPRAM (:mod:`hdl.weight_memory`: 16k x 16 per SB_SPRAM256KA, two 8-bit weights
+per word, each matrix in whole SPRAMs); elsewhere to block RAM.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from snn.core_spec import CoreSpec
 
@@ -21,12 +23,31 @@ BLOCK_RAM_BITS = {
     "LFE5U-45F-6BG381C": 108 * 18432,
     "LFE5U-85F-6BG381C": 208 * 18432,
 }
+# single-port RAMs (SB_SPRAM256KA, 16k x 16) per device
+SPRAMS = {"iCE40UP5K-SG48": 4}
+SPRAM_WORDS = 16 * 1024
 
 
 def weight_bits(spec: CoreSpec) -> int:
     """Bits of the FF (``K x N``) and REC (``N x N``) weight memories."""
     k, n = spec.max_inputs, spec.max_neurons
     return (k * n + n * n) * spec.weight_bits
+
+
+def sprams_needed(spec: CoreSpec) -> int:
+    """SPRAMs the two weight matrices take (each matrix in whole SPRAMs)."""
+    per_word = 2 if spec.weight_bits <= 8 else 1
+    k, n = spec.max_inputs, spec.max_neurons
+    return sum(_ceil_div(_ceil_div(rows * n, per_word), SPRAM_WORDS) for rows in (k, n))
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def uses_spram(board: Board) -> bool:
+    """Whether ``board``'s builds put the weights in SPRAM."""
+    return board.device in SPRAMS
 
 
 def largest_square(spec: CoreSpec, bits: int) -> int:
@@ -38,8 +59,29 @@ def largest_square(spec: CoreSpec, bits: int) -> int:
     return n
 
 
+def largest_square_spram(spec: CoreSpec, sprams: int) -> int:
+    """The largest power-of-two ``K = N`` whose weights fit ``sprams`` SPRAMs."""
+    n = 1
+    while sprams_needed(_square(spec, 2 * n)) <= sprams:
+        n *= 2
+    return n
+
+
+def _square(spec: CoreSpec, n: int) -> CoreSpec:
+    return replace(spec, max_inputs=n, max_neurons=n)
+
+
 def weight_problem(spec: CoreSpec, board: Board) -> str | None:
-    """A one-line reason why ``spec``'s weights cannot fit ``board``'s block RAM, or ``None``."""
+    """A one-line reason why ``spec``'s weights cannot fit ``board``, or ``None``."""
+    if uses_spram(board):
+        have, need = SPRAMS[board.device], sprams_needed(spec)
+        if need <= have:
+            return None
+        n = largest_square_spram(spec, have)
+        return (
+            f"the weights need {need} SPRAMs (16k x 16), {board.device} has {have}:"
+            f" a core of max_inputs = max_neurons = {n} would fit"
+        )
     have = BLOCK_RAM_BITS.get(board.device)
     need = weight_bits(spec)
     if have is None or need <= have:
@@ -49,3 +91,10 @@ def weight_problem(spec: CoreSpec, board: Board) -> str | None:
         f"the weights need {need // 1024} kbit of block RAM, {board.device} has {have // 1024} kbit"
         f" ({need / have:.1f}x): a core of about max_inputs = max_neurons = {n} would fit its block RAM"
     )
+
+
+def largest_fitting_square(spec: CoreSpec, board: Board) -> int:
+    """The largest power-of-two ``K = N`` whose weights fit ``board`` (SPRAM or block RAM)."""
+    if uses_spram(board):
+        return largest_square_spram(spec, SPRAMS[board.device])
+    return largest_square(spec, BLOCK_RAM_BITS[board.device])

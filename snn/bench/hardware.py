@@ -2,8 +2,9 @@
 
 ``python -m snn.bench.hardware [--activity A] [--out build/bench-hardware]`` runs the
 full builds (a few minutes: yosys + nextpnr through YoWASP) and prints one table.
-A board whose block RAM cannot hold the default core's weights is built with the
-largest square core that can (``hdl.fpga.capacity``), and the table says so.
+A board whose memories (SPRAM on the UP5K, block RAM elsewhere) cannot hold the default
+core's weights is built with the largest square core that can (``hdl.fpga.capacity``)
+and the table says so.
 Not a test: the numbers go to the README.
 """
 
@@ -39,15 +40,16 @@ BOARDS = ("icebreaker", "ulx3s-85f")
 def column(board_name: str, activity: float, out: Path) -> dict[str, str]:
     """Build the default core (or the largest that fits the block RAM) and tabulate it."""
     from hdl.fpga import boards
-    from hdl.fpga.capacity import BLOCK_RAM_BITS, largest_square, weight_problem
+    from hdl.fpga.capacity import largest_fitting_square, weight_problem
     from hdl.fpga.figures import Figures
     from hdl.fpga.flow import build
 
     board = boards.get(board_name)
     spec, note = CoreSpec(), ""
-    if weight_problem(spec, board):
-        n = largest_square(spec, BLOCK_RAM_BITS[board.device])
-        note = f" (default {spec.max_inputs} x {spec.max_neurons} needs 8.5x its EBR)"
+    problem = weight_problem(spec, board)
+    if problem:
+        n = largest_fitting_square(spec, board)
+        note = f" (default {spec.max_inputs} x {spec.max_neurons}: {problem.split(':')[0]})"
         spec = CoreSpec(max_inputs=n, max_neurons=n)
     result = build(spec, board, out / board.name)
     r = result.report

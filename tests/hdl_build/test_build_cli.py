@@ -66,6 +66,26 @@ def test_board_platforms_have_a_uart(name):
 
 
 def test_weights_too_large_for_the_block_ram_are_refused_before_synthesis(capsys):
-    assert main(["hdl", "build", "--board", "icebreaker", "--spec-json", "{}"]) == 2
+    assert main(["hdl", "build", "--board", "ice40-hx8k-evn", "--spec-json", "{}"]) == 2
     err = capsys.readouterr().err
-    assert "1024 kbit of block RAM" in err and "120 kbit" in err and "= 32 would fit" in err
+    assert "1024 kbit of block RAM" in err and "128 kbit" in err and "= 64 would fit" in err
+
+
+def test_weights_too_large_for_the_up5k_spram_are_refused_before_synthesis(capsys):
+    spec = '{"max_inputs": 512, "max_neurons": 256}'
+    assert main(["hdl", "build", "--board", "icebreaker", "--spec-json", spec]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "need 6 SPRAMs" in err and "has 4" in err and "= 256 would fit" in err
+
+
+@pytest.mark.parametrize(
+    ("inputs", "neurons", "weight_bits", "sprams"),
+    [(256, 256, 8, 4), (8, 8, 8, 2), (128, 256, 8, 3), (256, 256, 9, 8), (512, 256, 8, 6)],
+)
+def test_sprams_needed_counts_whole_sprams_per_matrix(inputs, neurons, weight_bits, sprams):
+    from hdl.fpga.capacity import sprams_needed
+    from snn.core_spec import CoreSpec
+
+    spec = CoreSpec(max_inputs=inputs, max_neurons=neurons, weight_bits=weight_bits)
+    assert sprams_needed(spec) == sprams
