@@ -1,8 +1,10 @@
 """The top of the core: memories, registers, engines and controller behind one command stream.
 
-Every memory has one read and one write port (simple dual-port block RAM). The
-controller's ``phase`` says which block drives them: the command path between steps,
-one engine at a time during a step. See docs/core-hardware.md.
+Every memory has one read and one write port (simple dual-port block RAM); the weight
+matrices are single-ported (:class:`hdl.weight_memory.WeightMemory`: SPRAM on the iCE40
+UP), so no block reads and writes a matrix in the same cycle. The controller's ``phase``
+says which block drives them: the command path between steps, one engine at a time
+during a step. See docs/core-hardware.md.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .learning_engine import LearningEngine
 from .memories import acc_layout, addr_width, param_layout, read_port, rule_layout, state_layout, trace_layout
 from .neuron_engine import NeuronEngine
 from .synapse_engine import SynapseEngine
+from .weight_memory import WeightMemory
 
 
 def check_spec(spec: CoreSpec) -> None:
@@ -189,9 +192,14 @@ class Core(wiring.Component):
 
         read_data = {}
         for name, (depth, width, lanes) in mems.items():
-            mem = m.submodules[f"mem_{name}"] = Memory(shape=width, depth=depth, init=[])
-            wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)
-            rd = mem.read_port(transparent_for=(wr,))
+            if name in ("ff", "rec"):
+                # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
+                mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width)
+                wr, rd = mem.wr, mem.rd
+            else:
+                mem = m.submodules[f"mem_{name}"] = Memory(shape=width, depth=depth, init=[])
+                wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)
+                rd = mem.read_port(transparent_for=(wr,))
             chain_rd, chain_wr = list(users[name]["rd"]), list(users[name]["wr"])
             if name in access:
                 selected, address, lane = access[name]
