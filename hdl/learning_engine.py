@@ -3,7 +3,8 @@
 Per matrix (FF, REC) one STDP rule slot, enabled per row (pre) and per column (post); the
 enable bits live next to the traces (see :func:`hdl.memories.trace_layout`). One pass:
 
-a. decay every trace: one element per cycle, the four trace memories in parallel;
+a. decay every trace: one element per cycle, the four trace memories one after another
+   (those of a matrix whose rule is off are skipped);
 b. depression: for each presynaptic spike ``k`` of the step, walk row ``k`` (one weight
    per cycle) against the post traces ``y_j``;
 c. potentiation: for each neuron ``j`` that spiked, walk column ``j`` (one read per row)
@@ -13,11 +14,16 @@ d. bump the traces of the elements that spiked.
 A weight read at ``t`` is written back, clipped to ``[w_min, w_max]``, at ``t + 2``
 (stage 1 forms ``A * trace``, stage 2 the rounding, the multiplicative factor and the
 bound), so a walk runs at one synapse per cycle.
+
+Multipliers: the decays and ``A * trace`` share one ``trace_bits x max(coef_bits,
+stdp_amp_bits)`` product (they never run in the same cycle; ``tsel`` picks the trace
+memory and the rule it reads); the multiplicative rule's ``A * trace * dist`` is a second
+(24 x 9 by default: two iCE40 SB_MAC16).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -75,15 +81,13 @@ class LearningEngine(wiring.Component):
         C, round_bits = spec.coef_bits, spec.stdp_frac_bits + spec.trace_frac_bits
         m = Module()
         rules = self.rules
-        # (matrix, side) -> (read port, write port, elements in use)
-        traces = {}
-        depths = {}
-        for (mat, side), name in zip(
-            ((FF, PRE), (FF, POST), (REC, PRE), (REC, POST)), self.trace_depths(), strict=True
-        ):
-            used = self.n_inputs if name == "ff_pre" else self.n_neurons
-            traces[mat, side] = (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"), used)
-            depths[mat, side] = self.trace_depths()[name]
+        # (matrix, side) -> (read port, write port), in TraceKind order
+        traces = {
+            key: (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"))
+            for key, name in zip(
+                ((FF, PRE), (FF, POST), (REC, PRE), (REC, POST)), self.trace_depths(), strict=True
+            )
+        }
         weights = [(self.ff_rd, self.ff_wr), (self.rec_rd, self.rec_wr)]
 
         def enabled(mat):
@@ -92,23 +96,42 @@ class LearningEngine(wiring.Component):
         resetting = Signal()
         m.d.sync += self.done.eq(0)
 
-        # -- a. decay (or clear) every trace ----------------------------------------------
-        e = Signal(range(max(n_max, k_max) + 1))
+        # -- the shared multiplier: trace decays and the amplitude product ------------------
+        # ``tsel`` picks the trace memory whose read data it takes (TraceKind order: the
+        # memory being decayed, or the partner trace of a walk: ``mat * 2 + ~ltp``) and the
+        # rule of its matrix; ``decay_valid`` (decay) or ``v1`` (walk) says which factor.
+        tsel = Signal(2)
         decay_valid = Signal()
-        e_d = Signal.like(e)
+        e = Signal(range(max(n_max, k_max) + 1))  # element being read
+        e_d = Signal.like(e)  # element being written
+        which = Signal(2)  # trace memory being decayed
         m.d.sync += decay_valid.eq(0)
-        for (mat, side), (rd, wr, used) in traces.items():
-            x = self.trace(rd.data).trace
-            rule = rules[mat]
-            factor = rule.decay_pre if side == PRE else rule.decay_post
-            decayed = Mux(rule.flags[1], Mux(x > 0, x - 1, 0), (x * factor) >> C)
-            limit = Mux(resetting, depths[mat, side], used)
-            out = self.trace(wr.data)
-            with m.If(decay_valid & (e_d < limit) & (resetting | enabled(mat))):
+        read = Array(self.trace(traces[mt, sd][0].data) for mt in (FF, REC) for sd in (PRE, POST))
+        selected = Signal(self.trace)
+        m.d.comb += selected.eq(read[tsel])
+        rule_sel = rules[tsel[1]]
+        factor = Signal(unsigned(max(C, spec.stdp_amp_bits)))
+        m.d.comb += factor.eq(
+            Mux(
+                decay_valid,
+                Mux(tsel[0], rule_sel.decay_post, rule_sel.decay_pre),
+                Mux(tsel[0], rule_sel.amp_minus, rule_sel.amp_plus),  # post partner: LTD
+            )
+        )
+        product = Signal(unsigned(factor.shape().width + spec.trace_bits))
+        m.d.comb += product.eq(selected.trace * factor)
+
+        # -- a. decay (or clear) every trace: the four memories one after another ----------
+        x = selected.trace
+        decayed = Mux(rule_sel.flags[1], Mux(x > 0, x - 1, 0), product >> C)
+        new_trace = Signal(spec.trace_bits)
+        m.d.comb += new_trace.eq(Mux(resetting, 0, decayed))
+        for i, (_, wr) in enumerate(traces.values()):
+            with m.If(decay_valid & (tsel == i)):
                 m.d.comb += [
                     wr.addr.eq(e_d),
                     wr.en.eq(LANE_TRACE),
-                    out.trace.eq(Mux(resetting, 0, decayed)),
+                    self.trace(wr.data).trace.eq(new_trace),
                 ]
 
         # -- b, c. depression and potentiation walks ---------------------------------------
@@ -130,19 +153,14 @@ class LearningEngine(wiring.Component):
 
         # pipeline: stage 1 has the weight and the partner's trace, stage 2 writes
         v1, v2 = Signal(), Signal()
-        m1, m2, ltp1, ltp2 = Signal(), Signal(), Signal(), Signal()
+        m1, ltp1 = tsel[1], ~tsel[0]  # stage 1's matrix and kind: from the partner's memory
+        m2, ltp2 = Signal(), Signal()
         a1, a2 = Signal.like(addr), Signal.like(addr)
         m.d.sync += [v1.eq(0), v2.eq(0)]
         w1 = Signal(signed(spec.weight_bits))
         m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
-        partner = Signal(self.trace)  # the trace across the synapse: y_j (LTD) or x_k (LTP)
-        m.d.comb += partner.eq(
-            Array(self.trace(traces[mt, sd][0].data) for mt in (FF, REC) for sd in (PRE, POST))[
-                m1 * 2 + ~ltp1
-            ]
-        )
-        rule1 = rules[m1]
-        amp1 = Mux(ltp1, rule1.amp_plus, rule1.amp_minus)
+        partner = selected  # the trace across the synapse: y_j (LTD) or x_k (LTP)
+        amp1 = factor  # A+ (LTP) or A- (LTD) when v1
         w2 = Signal.like(w1)
         amp2 = Signal(unsigned(spec.stdp_amp_bits))
         prod2 = Signal(unsigned(spec.stdp_amp_bits + spec.trace_bits))
@@ -154,7 +172,7 @@ class LearningEngine(wiring.Component):
             a2.eq(a1),
             w2.eq(w1),
             amp2.eq(amp1),
-            prod2.eq(amp1 * partner.trace),
+            prod2.eq(product),
             seen2.eq(partner.trace > 0),
         ]
         rule2 = rules[m2]
@@ -188,21 +206,23 @@ class LearningEngine(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [resetting.eq(self.reset), e.eq(0)]
+                    m.d.sync += [resetting.eq(self.reset), e.eq(0), which.eq(0)]
                     m.next = "DECAY"
             with m.State("DECAY"):
-                for rd, _, _ in traces.values():
+                for rd, _ in traces.values():
                     m.d.comb += rd.addr.eq(e)
-                last = Mux(
-                    resetting,
-                    max(n_max, k_max),
-                    Mux(self.n_inputs > self.n_neurons, self.n_inputs, self.n_neurons),
+                limit = Mux(
+                    which == 0,
+                    Mux(resetting, k_max, self.n_inputs),
+                    Mux(resetting, n_max, self.n_neurons),
                 )
-                with m.If(e == last):
-                    m.d.sync += [job.eq(0), s.eq(0)]
-                    m.next = "DECAY_DRAIN"
+                with m.If((e == limit) | ~(resetting | enabled(which[1]))):
+                    m.d.sync += [which.eq(which + 1), e.eq(0)]
+                    with m.If(which == 3):
+                        m.d.sync += [job.eq(0), s.eq(0)]
+                        m.next = "DECAY_DRAIN"
                 with m.Else():
-                    m.d.sync += [decay_valid.eq(1), e_d.eq(e), e.eq(e + 1)]
+                    m.d.sync += [decay_valid.eq(1), tsel.eq(which), e_d.eq(e), e.eq(e + 1)]
             with m.State("DECAY_DRAIN"):
                 with m.If(resetting):
                     m.d.sync += self.done.eq(1)
@@ -217,15 +237,13 @@ class LearningEngine(wiring.Component):
                     m.next = "LINE"
             with m.State("LINE"):
                 # read the enable bit of the row (LTD) or column (LTP) beside its trace
-                for (mt, sd), (rd, _, _) in traces.items():
+                for (mt, sd), (rd, _) in traces.items():
                     with m.If((mat == mt) & (ltp == sd)):
                         m.d.comb += rd.addr.eq(listed)
                 m.d.sync += line.eq(listed)
                 m.next = "CHECK"
             with m.State("CHECK"):
-                own = Array(
-                    self.trace(traces[mt, sd][0].data).enable for mt in (FF, REC) for sd in (PRE, POST)
-                )[mat * 2 + ltp]
+                own = read[Cat(ltp, mat)].enable
                 size = Mux(ltp & (mat == FF), self.n_inputs, self.n_neurons)
                 m.d.sync += [
                     pos.eq(0),
@@ -241,13 +259,12 @@ class LearningEngine(wiring.Component):
             with m.State("WALK"):
                 for rd, _ in weights:
                     m.d.comb += rd.addr.eq(addr)
-                for (mt, sd), (rd, _, _) in traces.items():
+                for (mt, sd), (rd, _) in traces.items():
                     with m.If((mat == mt) & (ltp != sd)):
                         m.d.comb += rd.addr.eq(pos)
                 m.d.sync += [
                     v1.eq(1),
-                    m1.eq(mat),
-                    ltp1.eq(ltp),
+                    tsel.eq(Cat(~ltp, mat)),
                     a1.eq(addr),
                     addr.eq(addr + stride),
                     pos.eq(pos + 1),
@@ -274,12 +291,12 @@ class LearningEngine(wiring.Component):
                     m.next = "BUMP_READ"
             with m.State("BUMP_READ"):
                 bump_list = Mux(bump_inputs, self.inputs_rd.data, self.spikes_rd.data)
-                for rd, _, _ in traces.values():
+                for rd, _ in traces.values():
                     m.d.comb += rd.addr.eq(bump_list)
                 m.d.sync += idx.eq(bump_list)
                 m.next = "BUMP_WRITE"
             with m.State("BUMP_WRITE"):
-                for (mt, sd), (rd, wr, _) in traces.items():
+                for (mt, sd), (rd, wr) in traces.items():
                     is_input_trace = (mt, sd) == (FF, PRE)
                     with m.If(enabled(mt) & (bump_inputs if is_input_trace else ~bump_inputs)):
                         out = self.trace(wr.data)

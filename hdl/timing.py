@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # fixed overhead of a step: command, bank swap, engine hand-offs, STEP_DONE
 STEP_OVERHEAD = 13
-LEARN_OVERHEAD = 13  # learning engine: start, decay drain, 4 job drains, bump ends
+LEARN_OVERHEAD = 16  # learning engine: start, 4 decay ends, decay drain, 4 job drains, bump ends
 
 
 def step_cycles(
@@ -35,7 +35,8 @@ def step_cycles(
     cycles += (s + i) * (n + 2)  # synapse engine: one weight per cycle, 2 per row to fetch it
     cycles += 2 * s  # output: one SPIKE response per 2 cycles
     if stdp:
-        cycles += LEARN_OVERHEAD + max(k, n)  # decay walk
+        # decay: the four trace memories one after another, those of a rule that is off skipped
+        cycles += LEARN_OVERHEAD + (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
         cycles += 3 * (s + i)  # bumps
         if ff_rule:
             cycles += 3 * i + n * ltd_ff_rows + 3 * s + k * ltp_ff_cols

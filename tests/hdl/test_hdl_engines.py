@@ -169,6 +169,8 @@ def test_synapse_engine_accumulates_rows():
 def stdp_reference(spec, rule, w, x, y, rows_on, cols_on, pre_spikes, post_spikes, n_rows, n_cols):
     """Phase 5 of docs/core-arithmetic.md on one dense matrix (lists changed in place)."""
     C, k = spec.coef_bits, spec.stdp_frac_bits + spec.trace_frac_bits
+    if not rule["flags"] & 1:  # rule off: nothing changes
+        return
     window, mult, nearest = rule["flags"] & 2, rule["flags"] & 4, rule["flags"] & 8
     for traces, count, decay in ((x, n_rows, rule["decay_pre"]), (y, n_cols, rule["decay_post"])):
         for e in range(count):
@@ -200,27 +202,42 @@ def stdp_reference(spec, rule, w, x, y, rows_on, cols_on, pre_spikes, post_spike
 
 @pytest.mark.parametrize("flags", [0b0001, 0b0101, 0b1001, 0b1011])  # additive, mult., nearest, window
 def test_learning_engine_matches_the_document(flags):
+    check_learning_engine((flags, flags), seed=flags)
+
+
+@pytest.mark.parametrize("flags", [(0b0001, 0b0000), (0b0000, 0b0101), (0b1011, 0b0000)])
+def test_learning_engine_leaves_a_rule_that_is_off(flags):
+    """A matrix whose rule is off keeps its weights and traces (its decay is skipped)."""
+    check_learning_engine(flags, seed=sum(flags) + 100)
+
+
+def check_learning_engine(flags, *, seed, bench=None):
+    """Run the learning engine once (``flags`` per matrix) and compare with the document.
+
+    ``bench`` builds the test bench from ``(engine, mems)`` (default: :class:`Bench`).
+    """
     from hdl.learning_engine import LearningEngine
     from hdl.memories import rule_layout, trace_layout
 
-    rng = np.random.default_rng(flags)
+    rng = np.random.default_rng(seed)
     spec = SPEC
     n_max, k_max, n, n_in = spec.max_neurons, spec.max_inputs, 7, 6
     t = trace_layout(spec)
     rules = []
-    for _ in range(2):
+    for mat in range(2):
+        flags_m = flags[mat]
         w_min = int(rng.integers(-60, 0))
         rules.append(
             {
-                "flags": flags,
+                "flags": flags_m,
                 "decay_pre": int(rng.integers(30000, 65535)),
                 "decay_post": int(rng.integers(30000, 65535)),
-                "amp_plus": int(rng.integers(0, 3000)) if not flags & 2 else 5,
-                "amp_minus": int(rng.integers(0, 3000)) if not flags & 2 else 7,
+                "amp_plus": int(rng.integers(0, 3000)) if not flags_m & 2 else 5,
+                "amp_minus": int(rng.integers(0, 3000)) if not flags_m & 2 else 7,
                 "w_min": w_min,
                 "w_max": int(rng.integers(1, 100)),
-                "bump_pre": 64 if not flags & 2 else 9,
-                "bump_post": 64 if not flags & 2 else 12,
+                "bump_pre": 64 if not flags_m & 2 else 9,
+                "bump_post": 64 if not flags_m & 2 else 12,
             }
         )
     # weights inside each rule's bounds, as the network's validation guarantees
@@ -256,7 +273,7 @@ def test_learning_engine_matches_the_document(flags):
         "input_count": len(in_spikes),
         "input_bank": 0,
     }
-    out = run(Bench(LearningEngine(spec), mems), setup)
+    out = run((bench or Bench)(LearningEngine(spec), mems), setup)
     for m, name, rows in ((0, "ff", n_in), (1, "rec", n)):
         pre, post = f"{name}_pre", f"{name}_post"
         stdp_reference(spec, rules[m], w[name], trace[pre], trace[post], enable[pre], enable[post],
