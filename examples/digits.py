@@ -12,7 +12,8 @@ test accuracy of
   test digit: the core's integer arithmetic, bit for bit),
 - the same in the torch fixed mode (one batch of all test digits; predictions must equal
   numba's),
-- the RTL on a subset (``--rtl N``; pending until hdl/ exposes a runner).
+- the core's gateware (hdl/, in the Amaranth simulator behind the host driver) on the
+  first ``--rtl N`` test digits; its predictions must equal numba fixed mode's.
 
     python examples/digits.py                  # full training (about 2-4 minutes on 2 CPU cores)
     python examples/digits.py --epochs 3       # quick look
@@ -74,15 +75,21 @@ def _output_counts(res: snn.Results, n_layers: int, n_out: int) -> np.ndarray:
     return np.bincount(res.spikes[f"layer{n_layers}"].ids, minlength=n_out)
 
 
-def numba_fixed_predictions(model: SpikingMLP, x: np.ndarray) -> np.ndarray:
-    """Classes from the numba fixed mode, one ``snn.simulate`` per digit (the core's arithmetic)."""
+def numba_fixed_counts(model: SpikingMLP, x: np.ndarray) -> np.ndarray:
+    """Output spike counts ``(digits, classes)`` in numba fixed mode, one ``snn.simulate``
+    per digit (the core's arithmetic)."""
     n_layers, n_out = len(model.sizes) - 1, model.sizes[-1]
     out = []
     for digit in x:
         net = model.to_network(*events(digit), N_STEPS)
         res = snn.simulate(net, mode="fixed", quantized=model.to_quantized(net), progress=False)
         out.append(_output_counts(res, n_layers, n_out))
-    return predict(np.array(out))
+    return np.array(out).reshape(len(x), n_out)
+
+
+def numba_fixed_predictions(model: SpikingMLP, x: np.ndarray) -> np.ndarray:
+    """Classes from the numba fixed mode."""
+    return predict(numba_fixed_counts(model, x))
 
 
 def torch_fixed_predictions(model: SpikingMLP, x: np.ndarray, device: str = "cpu") -> np.ndarray:
@@ -94,14 +101,39 @@ def torch_fixed_predictions(model: SpikingMLP, x: np.ndarray, device: str = "cpu
     return predict(np.array([_output_counts(r, n_layers, n_out) for r in sim.results()]))
 
 
-def rtl_predictions(model: SpikingMLP, x: np.ndarray) -> np.ndarray | None:
-    """Classes from the simulated RTL core, or None while hdl/ has no runner for a QuantizedNetwork.
+def rtl_counts(model: SpikingMLP, x: np.ndarray, *, progress: bool = True) -> np.ndarray:
+    """Output spike counts ``(digits, classes)`` of the core's gateware in the Amaranth simulator, through the host driver.
 
-    Pending: the gateware (hdl/) is being built; when it exposes "load a QuantizedNetwork,
-    feed input spikes, read output spikes", call it here on ``model.to_quantized(net)``
-    for each digit, exactly as :func:`numba_fixed_predictions` does.
+    The quantized network is loaded once over the protocol (``firmware_host.Board`` on a
+    pseudo-terminal served by :func:`hdl.link.rtl_device.serve_rtl`, as ``snn board ...
+    --port sim-rtl`` does) and read back; each digit then gets RESET_STATE and its input
+    spikes, and the output layer's spikes are counted. Slow (the RTL runs cycle by cycle):
+    about a minute to load, seconds per digit.
     """
-    return None
+    from firmware_host.board import Board
+    from hdl.link.rtl_device import serve_rtl
+
+    n_layers, n_out = len(model.sizes) - 1, model.sizes[-1]
+    template = model.to_network(np.zeros(0, np.int64), np.zeros(0, np.int64), N_STEPS)
+    quantized = model.to_quantized(template)
+    output = quantized.built.lif_slices[f"layer{n_layers}"]
+    server = serve_rtl(quantized.spec)
+    counts = []
+    try:
+        with Board(server.port, timeout=5.0, step_s=1.0) as board:
+            board.load(quantized)
+            for i, digit in enumerate(x):
+                board.reset()
+                steps, ids = np.nonzero(digit)
+                inputs = [ids[steps == t] for t in range(N_STEPS)]
+                spikes = board.run(N_STEPS, inputs=inputs)
+                mine = spikes.neurons[(spikes.neurons >= output.start) & (spikes.neurons < output.stop)]
+                counts.append(np.bincount(mine - output.start, minlength=n_out))
+                if progress:
+                    print(f"  RTL digit {i + 1}/{len(x)}", end="\r", flush=True)
+    finally:
+        server.close()
+    return np.array(counts).reshape(len(x), n_out)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -111,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--rtl", type=int, default=20, metavar="N", help="test digits to run on the simulated RTL"
+        "--rtl", type=int, default=20, metavar="N", help="test digits to run on the simulated RTL (0: none)"
     )
     args = ap.parse_args(argv)
     train_x, train_y, test_x, test_y = load_task(seed=args.seed)
@@ -119,21 +151,22 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     model = train(train_x, train_y, hidden=args.hidden, epochs=args.epochs, seed=args.seed)
     print(f"trained in {time.perf_counter() - t0:.1f} s; weight LSB 2^({model.weight_shift()} - 10) mV")
     acc = {"float": float(np.mean(float_predictions(model, test_x) == test_y))}
-    numba = numba_fixed_predictions(model, test_x)
+    numba_counts = numba_fixed_counts(model, test_x)
+    numba = predict(numba_counts)
     acc["fixed (numba)"] = float(np.mean(numba == test_y))
     tfixed = torch_fixed_predictions(model, test_x)
     acc["fixed (torch)"] = float(np.mean(tfixed == test_y))
     agree = bool(np.array_equal(numba, tfixed))
-    rtl = rtl_predictions(model, test_x[: args.rtl])
+    rtl = rtl_counts(model, test_x[: args.rtl]) if args.rtl else None
     print(f"test digits: {len(test_y)}")
     for name, value in acc.items():
         print(f"  {name:<14} {100 * value:5.1f} %")
     print(f"  torch fixed predictions equal numba fixed: {agree}")
-    if rtl is None:
-        print(f"  RTL ({args.rtl} digits): pending (hdl/ has no QuantizedNetwork runner yet)")
-    else:
-        acc["rtl"] = float(np.mean(rtl == test_y[: args.rtl]))
-        print(f"  RTL ({args.rtl} digits): {100 * acc['rtl']:5.1f} %")
+    if rtl is not None:
+        acc["rtl"] = float(np.mean(predict(rtl) == test_y[: args.rtl]))
+        same = bool(np.array_equal(rtl, numba_counts[: args.rtl]))
+        print(f"  RTL, first {args.rtl} digits: {100 * acc['rtl']:5.1f} %")
+        print(f"  RTL output spike counts equal numba fixed on those digits: {same}")
     return acc
 
 

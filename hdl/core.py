@@ -21,7 +21,17 @@ from snn.errors import NetworkError
 from .commands import DATA_BITS, command_layout, response_layout
 from .controller import Controller, Phase
 from .learning_engine import LearningEngine
-from .memories import acc_layout, addr_width, param_layout, read_port, rule_layout, state_layout, trace_layout
+from .memories import (
+    acc_layout,
+    addr_width,
+    neuron_groups,
+    param_layout,
+    read_port,
+    rule_layout,
+    state_layout,
+    trace_layout,
+    write_port,
+)
 from .neuron_engine import NeuronEngine
 from .synapse_engine import SynapseEngine
 from .weight_memory import WeightMemory
@@ -130,15 +140,23 @@ class Core(wiring.Component):
             acc_layout(spec),
             trace_layout(spec),
         )
-        mems = {
-            "state": (n, state.size, state.lanes),
-            "param": (n, params.size, params.lanes),
-            "acc": (n, acc.size, 1),
-            "spikes": (n, addr_width(n), 1),
-            "inputs": (2 * k, addr_width(k), 1),
-            "ff": (k * n, spec.weight_bits, 1),
-            "rec": (n * n, spec.weight_bits, 1),
-        }
+        groups = neuron_groups(spec)
+        # where each parameter / state field lives: (record, field) -> (memory, lane, lane width)
+        home = {}
+        mems = {}
+        for width, fields in groups.items():
+            mems[f"neuron{width}"] = (n, width * len(fields), len(fields))
+            for lane, key in enumerate(fields):
+                home[key] = (f"neuron{width}", lane, width)
+        mems.update(
+            {
+                "acc": (n, acc.size, 1),
+                "spikes": (n, addr_width(n), 1),
+                "inputs": (2 * k, addr_width(k), 1),
+                "ff": (k * n, spec.weight_bits, 1),
+                "rec": (n * n, spec.weight_bits, 1),
+            }
+        )
         trace_names = list(learn.trace_depths()) if learn else []
         for name in trace_names:
             mems[name] = (learn.trace_depths()[name], trace.size, trace.lanes)
@@ -147,9 +165,21 @@ class Core(wiring.Component):
         access = {
             "ff": (in_region(Region.FF_WEIGHT), index, 0),
             "rec": (in_region(Region.REC_WEIGHT), index, 0),
-            "param": (in_region(Region.NEURON_PARAM), index >> 4, index[:4]),
-            "state": (in_region(Region.NEURON_STATE), index >> 2, index[:2]),
         }
+        is_param, is_state = in_region(Region.NEURON_PARAM), in_region(Region.NEURON_STATE)
+        for width, fields in groups.items():
+            selected, lane = Signal(name=f"cmd_neuron{width}_sel"), Signal(range(len(fields)))
+            for record, field_index, layout in (
+                ("param", index[:4], params),
+                ("state", index[:2], state),
+            ):
+                with m.If(is_param if record == "param" else is_state):
+                    with m.Switch(field_index):
+                        for i, (rec, fname) in enumerate(fields):
+                            if rec == record:
+                                with m.Case(layout.names.index(fname)):
+                                    m.d.comb += [selected.eq(1), lane.eq(i)]
+            access[f"neuron{width}"] = (selected, Mux(is_param, index >> 4, index >> 2), lane)
         if learn:
             kind, element = split(rows, 4)
             row_mat, row = split(rows, 2)
@@ -168,9 +198,26 @@ class Core(wiring.Component):
 
         # -- memories and who drives their ports ----------------------------------------------
         users = {name: {"rd": [], "wr": []} for name in mems}
-        users["state"]["rd"] = [(~cmd_path, neuron.state_rd)]
-        users["state"]["wr"] = [(~cmd_path, neuron.state_wr)]
-        users["param"]["rd"] = [(~cmd_path, neuron.param_rd)]
+        # the neuron engine reads its parameters and state at one address (state_rd's) and
+        # writes all state fields at once: each width group serves its part of both records
+        param_view, state_view = params(neuron.param_rd.data), state(neuron.state_rd.data)
+        state_out = state(neuron.state_wr.data)
+        for width, fields in groups.items():
+            name = f"neuron{width}"
+            eng_rd = read_port(n, mems[name][1]).signature.create()
+            eng_wr = write_port(n, mems[name][1], len(fields)).signature.create()
+            m.d.comb += [eng_rd.addr.eq(neuron.state_rd.addr), eng_wr.addr.eq(neuron.state_wr.addr)]
+            for lane, (record, fname) in enumerate(fields):
+                bits = slice(lane * width, (lane + 1) * width)
+                view = param_view if record == "param" else state_view
+                m.d.comb += getattr(view, fname).eq(eng_rd.data[bits])
+                if record == "state":
+                    m.d.comb += [
+                        eng_wr.data[bits].eq(getattr(state_out, fname)),
+                        eng_wr.en[lane].eq(neuron.state_wr.en[state.names.index(fname)]),
+                    ]
+            users[name]["rd"] = [(~cmd_path, eng_rd)]
+            users[name]["wr"] = [(~cmd_path, eng_wr)]
         users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron.acc_rd)]
         users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron.acc_wr)]
         users["spikes"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.spikes_rd)]
@@ -191,6 +238,7 @@ class Core(wiring.Component):
         users["spikes"]["rd"].append((None, ctrl.spikes_rd))
 
         read_data = {}
+        exclusive = {f"neuron{width}" for width in groups} | {"spikes"}
         for name, (depth, width, lanes) in mems.items():
             if name in ("ff", "rec"):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
@@ -199,7 +247,20 @@ class Core(wiring.Component):
             else:
                 mem = m.submodules[f"mem_{name}"] = Memory(shape=width, depth=depth, init=[])
                 wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)
-                rd = mem.read_port(transparent_for=(wr,))
+                if name in exclusive:
+                    # nobody reads these in a cycle that writes them: the read port is off
+                    # then, so yosys maps them to block RAM without bypass logic
+                    mem_rd = mem.read_port()
+                    rd = read_port(depth, width).signature.create()
+                    m.d.comb += [
+                        mem_rd.addr.eq(rd.addr),
+                        mem_rd.en.eq(rd.en & ~wr.en.any()),
+                        rd.data.eq(mem_rd.data),
+                    ]
+                else:
+                    # read while written (other addresses, or the synapse engine's accumulator
+                    # updates): transparent, as the engines expect
+                    rd = mem.read_port(transparent_for=(wr,))
             chain_rd, chain_wr = list(users[name]["rd"]), list(users[name]["wr"])
             if name in access:
                 selected, address, lane = access[name]
@@ -252,12 +313,6 @@ class Core(wiring.Component):
         rdata = Signal(DATA_BITS)
         m.d.comb += ctrl.mem_rdata.eq(rdata)
 
-        def lane_of(layout, word, lane):
-            with m.Switch(lane):
-                for i, fname in enumerate(layout.names):
-                    with m.Case(i):
-                        m.d.comb += rdata.eq(getattr(layout(word), fname))
-
         with m.Switch(last_region):
             with m.Case(Region.CONTROL):
                 regs = {
@@ -274,10 +329,19 @@ class Core(wiring.Component):
                 m.d.comb += rdata.eq(read_data["ff"].as_signed())
             with m.Case(Region.REC_WEIGHT):
                 m.d.comb += rdata.eq(read_data["rec"].as_signed())
-            with m.Case(Region.NEURON_PARAM):
-                lane_of(params, read_data["param"], last_index[:4])
-            with m.Case(Region.NEURON_STATE):
-                lane_of(state, read_data["state"], last_index[:2])
+            for r, record, layout, field_index in (
+                (Region.NEURON_PARAM, "param", params, last_index[:4]),
+                (Region.NEURON_STATE, "state", state, last_index[:2]),
+            ):
+                with m.Case(r):
+                    with m.Switch(field_index):
+                        for i, fname in enumerate(layout.names):
+                            name, lane, width = home[record, fname]
+                            value = read_data[name][lane * width : (lane + 1) * width]
+                            with m.Case(i):
+                                m.d.comb += rdata.eq(
+                                    value.as_signed() if layout[fname].shape.signed else value
+                                )
             with m.Case(Region.STDP_RULE):
                 for mat in range(2):
                     for f, (fname, _) in enumerate(rule_fields):

@@ -64,6 +64,23 @@ def trace_layout(spec: CoreSpec) -> LaneLayout:
     return LaneLayout({"trace": unsigned(spec.trace_bits), "enable": unsigned(1)})
 
 
+def neuron_groups(spec: CoreSpec) -> dict[int, list[tuple[str, str]]]:
+    """The fields of a neuron's parameters and state grouped by width, as stored.
+
+    ``{width: [(record, field), ...]}`` with ``record`` ``"param"`` or ``"state"``: the core
+    keeps one memory per width, one field per lane (lane = the width), so no field is
+    padded to the widest one and every lane keeps its own write enable (the per-bit write
+    mask of an iCE40 EBR, a byte enable of wider block RAMs). Default spec: 18 bits (the
+    five voltages and two currents, 126 bits: 8 EBRs of 256 x 16), 16 bits (five
+    coefficients: 5 EBRs), 8 bits (``ref_steps`` and ``ref``: 1 EBR).
+    """
+    groups: dict[int, list[tuple[str, str]]] = {}
+    for record, layout in (("param", param_layout(spec)), ("state", state_layout(spec))):
+        for name in layout.names:
+            groups.setdefault(layout[name].width, []).append((record, name))
+    return groups
+
+
 def acc_layout(spec: CoreSpec) -> data.StructLayout:
     """The two input accumulators of a neuron (never saturate: ``acc_bits`` wide)."""
     a = Shape(spec.acc_bits, True)

@@ -2,8 +2,13 @@
 
 Time-multiplexed over the neurons with one multiplier: the five products of a neuron
 update (``(v_inf - v)*k_m``, ``i_e*p_e``, ``i_i*p_i``, ``i_e*a_e``, ``i_i*a_i``) take one
-cycle each, so one neuron takes 7 cycles (the reads of neuron ``j+1`` overlap the write of
-``j``): ``7 * n_neurons + 2`` cycles per timestep.
+cycle each, so one neuron takes 7 cycles (the reads of neuron ``j+1`` overlap the products
+of ``j``): ``7 * n_neurons + 2`` cycles per timestep.
+
+Parameters, state and accumulators are read at one address (the core keeps parameter and
+state fields of one width in one memory), and never in a cycle that writes the state: the
+core's neuron memories are simple dual-port RAMs whose read port is off while they are
+written, so block RAM needs no bypass logic.
 """
 
 from __future__ import annotations
@@ -140,6 +145,8 @@ class NeuronEngine(wiring.Component):
                         m.d.sync += i_e_next.eq(trunc(product, C))
                     with m.Case(4):
                         m.d.sync += i_i_next.eq(trunc(product, C))
+                        # read the next neuron now: no read is issued in a write cycle
+                        m.d.comb += rd_addr.eq(j + 1)
                         m.next = "WRITE"
             with m.State("WRITE"):
                 wr = self.state(self.state_wr.data)
@@ -161,7 +168,8 @@ class NeuronEngine(wiring.Component):
                         self.spike_wr.en.eq(1),
                     ]
                     m.d.sync += self.spike_count.eq(self.spike_count + 1)
-                # read the next neuron while writing this one
+                # (the next neuron was read in the last MUL cycle; its address stays on the
+                # read ports, which the core disables while the memories are written)
                 m.d.comb += rd_addr.eq(j + 1)
                 m.d.sync += j.eq(j + 1)
                 with m.If(j + 1 == self.n_neurons):

@@ -13,8 +13,9 @@ cycle is unspecified). Users must never read and write in the same cycle.
   LSB), wider ones one per word; a matrix of more than 16k words takes several SPRAMs,
   selected by the word address MSBs on ``CHIPSELECT`` with a registered output mux.
 - Elsewhere (simulation, ECP5, Verilog export) an :class:`amaranth.lib.memory.Memory`
-  with the same single-port behaviour: the read address is ``wr.addr`` when writing, so
-  the simulators run exactly what the SPRAM build runs.
+  with the same single-port behaviour: its read port is disabled in a write cycle (the
+  read is lost; the read data keeps its last value), so the simulators run what the
+  SPRAM build runs, and yosys sees ports that never collide (no bypass logic).
 """
 
 from __future__ import annotations
@@ -64,19 +65,21 @@ class WeightMemory(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        addr = Signal(addr_width(self.depth))
-        m.d.comb += addr.eq(Mux(self.wr.en, self.wr.addr, self.rd.addr))
         if is_ice40_up(platform):
+            addr = Signal(addr_width(self.depth))
+            m.d.comb += addr.eq(Mux(self.wr.en, self.wr.addr, self.rd.addr))
             self._spram(m, addr)
         else:
+            # the read is off while writing: the write owns the memory for its cycle (and
+            # yosys sees that the ports never collide: no bypass logic on block RAM)
             mem = m.submodules.mem = Memory(shape=self.width, depth=self.depth, init=[])
             wr, rd = mem.write_port(), mem.read_port()
             m.d.comb += [
-                wr.addr.eq(addr),
+                wr.addr.eq(self.wr.addr),
                 wr.data.eq(self.wr.data),
                 wr.en.eq(self.wr.en),
-                rd.addr.eq(addr),
-                rd.en.eq(self.rd.en | self.wr.en),
+                rd.addr.eq(self.rd.addr),
+                rd.en.eq(self.rd.en & ~self.wr.en),
                 self.rd.data.eq(rd.data),
             ]
         return m
