@@ -14,13 +14,22 @@ What the engine keeps besides the core (docs/protocol.md, "Gateware"):
   record counter, the sticky and pending flags;
 - the sequence number of the last run-state command (DUPLICATE), the running flag.
 
+The input bitmap and the spike record share one memory (bit-granular writes): word ``i``
+holds the record's ``i``-th neuron in its low bits and input ``i``'s bit of each of the
+``input_depth`` timesteps above them (one iCE40 block RAM for a 256 x 256 core).
+
+A reply is sent byte by byte from a byte multiplexer selected by the reply's *kind* and
+the byte's position: every field it sends sits in a register that stays put while the
+reply goes out (the request's descriptor and fixed fields, the counters, the last record's
+head), so nothing is copied into a reply buffer.
+
 Differences from the model: READ while running is BUSY (the core serves memory only
 between timesteps), a free run is paced by the UART (a record waits for the line instead
 of being dropped), and the spike log holds one record.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
-from amaranth.lib import stream, wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory, ReadPort
 from amaranth.lib.wiring import In, Out
 
@@ -35,32 +44,49 @@ from firmware_host.protocol import (
     SPIKES_IN,
     SPIKES_RESEND,
     STEP,
-    STEP_REPLY,
     Opcode,
     SpikeFlag,
     Status,
 )
-from hdl.commands import Op, Resp, command_layout, response_layout
+from hdl.commands import Op, Resp, command_layout, index_bits, response_layout
 from snn.core_spec import CoreSpec
 
-from .frame_decoder import frame_layout
 from .frame_encoder import BODY
 from .params import LinkParams, identity
 from .wire_words import in_range, word_format
 
-PREFIX = 16  # bytes: header, status and credits, and the longest fixed reply data (a record head)
+# reply kinds: which fixed fields follow the header, and which tail
+K_PLAIN, K_IDENT, K_STATUS, K_STEP, K_READ, K_RESEND, K_OUT = range(7)
 
 
-def _bytes(value, n: int) -> Value:
-    """``value`` as exactly ``n`` bytes (truncated or zero-extended)."""
-    if isinstance(value, int):
-        return Const(value & ((1 << 8 * n) - 1), 8 * n)
-    bits = Value.cast(value)[: 8 * n]
-    return Cat(bits, Const(0, 8 * n - len(bits))) if len(bits) < 8 * n else bits
+# a request's decoder status, as a 2-bit code (the descriptor FIFO holds few bits)
+NAKS = (Status.OK, Status.BAD_CRC, Status.BAD_LENGTH, Status.BUSY)
+
+
+def request_layout(length_bits: int) -> data.StructLayout:
+    """A received frame as the engine takes it: the decoder's status (an index into
+    :data:`NAKS`), whether the version is ours, the header fields. The payload starts
+    where the previous request's payload ended (the engine's ``released`` pointer): the
+    decoder keeps the payloads of accepted frames in order, and the engine releases each
+    before it takes the next."""
+    return data.StructLayout(
+        {
+            "nak": unsigned(2),
+            "version_ok": unsigned(1),
+            "seq": unsigned(8),
+            "opcode": unsigned(8),
+            "length": unsigned(length_bits),
+        }
+    )
 
 
 def _pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
+
+
+def _bits(n: int) -> int:
+    """Bits of an unsigned number up to ``n``."""
+    return max(1, n.bit_length())
 
 
 class CommandEngine(wiring.Component):
@@ -70,11 +96,12 @@ class CommandEngine(wiring.Component):
     def __init__(self, spec: CoreSpec, params: LinkParams, *, ptr_bits: int):
         self.spec, self.params, self.ptr_bits = spec, params, ptr_bits
         self.identity = identity(spec, params)
+        self.length_bits = _bits(self.identity.max_payload)
         if params.input_depth < 2 or params.input_depth & (params.input_depth - 1):
             raise ValueError(f"input_depth must be a power of two >= 2, got {params.input_depth}")
         super().__init__(
             {
-                "frames": In(stream.Signature(frame_layout(ptr_bits))),
+                "frames": In(stream.Signature(request_layout(self.length_bits))),
                 "buffer": In(ReadPort.Signature(addr_width=ptr_bits - 1, shape=8)),
                 "released": Out(ptr_bits),
                 "cmd": Out(stream.Signature(command_layout(spec))),
@@ -89,26 +116,35 @@ class CommandEngine(wiring.Component):
         spec, params = self.spec, self.params
         k, n, depth = spec.max_inputs, spec.max_neurons, params.input_depth
         k2 = _pow2(max(k, 2))  # the input bitmap holds k2 bits per timestep
+        kbits = (k2 - 1).bit_length()  # k2 >= 2
+        sbits = (depth - 1).bit_length()  # depth >= 2
+        ib = index_bits(spec)
+        max_payload = self.identity.max_payload
         m = Module()
 
-        # -- memories: IDENTIFY ROM, input bitmap, last spike record ------------------------
+        # -- memories: IDENTIFY ROM; spike record + input bitmap ------------------------------
         ident_bytes = list(self.identity.pack())
         m.submodules.ident = ident = Memory(shape=8, depth=len(ident_bytes), init=ident_bytes)
         ident_rd = ident.read_port()
-        m.submodules.inputs = bits = Memory(shape=1, depth=depth * k2, init=[])
-        bits_rd, bits_wr = bits.read_port(), bits.write_port()
-        m.submodules.record = record = Memory(shape=16, depth=n, init=[])
-        rec_rd, rec_wr = record.read_port(), record.write_port()
+        rec_bits = _bits(n - 1)  # a neuron number
+        m.submodules.record = rb = Memory(shape=rec_bits + depth, depth=max(n, k2), init=[])
+        rb_rd, rb_wr = rb.read_port(), rb.write_port(granularity=1)
+        rec_data = rb_rd.data[:rec_bits]
 
         # -- request: descriptor, payload bytes, parsed fields --------------------------------
-        desc = Signal(frame_layout(self.ptr_bits))
-        off = Signal(16)  # payload byte offset; the buffer reads one ahead, so byte = payload[off]
-        off_next = Signal(16)
-        accept = Signal()
+        desc = Signal(request_layout(self.length_bits))
+        held = Signal()  # the request's payload is still in the buffer
+        desc_status = Signal(8)
+        with m.Switch(desc.nak):
+            for i, st in enumerate(NAKS):
+                with m.Case(i):
+                    m.d.comb += desc_status.eq(st)
+        abits = self.ptr_bits - 1
+        off = Signal(abits)  # payload byte offset; the buffer reads one ahead, so byte = payload[off]
+        off_next = Signal(abits)
         m.d.comb += off_next.eq(off)
         m.d.sync += off.eq(off_next)
-        start = Mux(accept, self.frames.payload.start, desc.start)
-        m.d.comb += self.buffer.addr.eq(start + off_next)
+        m.d.comb += self.buffer.addr.eq(self.released + off_next)
         byte = self.buffer.data
         hdr = Signal(8 * ADDRESS.size)  # the first bytes of the payload
         length = desc.length
@@ -132,62 +168,108 @@ class CommandEngine(wiring.Component):
 
         # -- word loop (WRITE and READ words, SPIKES_IN indices) -----------------------------------
         widx = Signal(16)  # word number
-        bidx = Signal(3)  # byte in the word
-        word = Signal(32)
-        value = Signal(32)  # the completed word
+        bidx = Signal(2)  # byte in the word
+        value = Signal(32)  # the word (gathered byte by byte, or read from the core)
         total = Signal(17)  # wire bytes of the words
         mode = Signal(2)
         W_CHECK, W_COMMIT, S_CHECK, S_SET = range(4)
         bad_value, bad_status = Signal(), Signal(8)  # width errors; the first CONTROL error
-        cur = Signal(33)
-        m.d.comb += cur.eq(index + widx)
+        cur = Signal(ib)  # index + widx (an address inside the region, when in range)
+        m.d.comb += cur.eq(index[:ib] + widx)
         nbytes, check, signed = word_format(m, spec, region, cur[:4])
         in_map = in_range(m, spec, region, index, count)
-        wbytes = Mux(mode >= S_CHECK, 2, nbytes)
+        last_byte = Mux(mode >= S_CHECK, 1, nbytes - 1)
 
-        # -- reply: a prefix of fixed bytes, then a tail ------------------------------------------
-        prefix = Signal(8 * PREFIX)
-        plen = Signal(range(PREFIX + 1))
-        pidx = Signal(range(PREFIX + 1))
-        tail = Signal(2)
-        T_NONE, T_IDENT, T_READ, T_SPIKES = range(4)
-        tail_len = Signal(16)
-        tidx = Signal(16)
-        tidx_next = Signal(16)
+        # -- reply: the byte at (kind, pidx), then a tail ---------------------------------------
+        kind = Signal(3)
+        r_status = Signal(8)
+        pidx = Signal(4)
+        tidx = Signal(range(max(max_payload, IDENTITY.size, 2 * n) + 1))
+        tidx_next = Signal.like(tidx)
         m.d.comb += tidx_next.eq(tidx)
         m.d.sync += tidx.eq(tidx_next)
-        m.d.comb += [ident_rd.addr.eq(tidx_next), rec_rd.addr.eq(tidx_next >> 1)]
-        after = Signal(2)
-        A_IDLE, A_STEP_DONE = range(2)
+        m.d.comb += ident_rd.addr.eq(tidx_next)
 
-        def fields(*items):
-            """Little-endian bytes of ``(value, nbytes)`` items."""
-            return Cat(*[_bytes(v, b) for v, b in items])
+        def b(v, i):
+            """Byte ``i`` of ``v`` (0 above its width)."""
+            v = Value.cast(v)
+            return v[8 * i : 8 * i + 8] if 8 * i < len(v) else Const(0, 8)
 
-        def send_frame(seq, opcode, data_items, tail_kind=T_NONE, tail_bytes=0, then=A_IDLE):
-            """Start sending a frame: header, ``data_items`` and a tail (goes to EMIT)."""
-            nfixed = sum(b for _, b in data_items)
-            head = fields((PROTOCOL_VERSION, 1), (seq, 1), (opcode, 1))
-            m.d.sync += [
-                prefix.eq(Cat(head, fields((Const(nfixed, 16) + tail_bytes, 2)), fields(*data_items))),
-                plen.eq(HEADER.size + nfixed),
-                pidx.eq(0),
-                tail.eq(tail_kind),
-                tail_len.eq(tail_bytes),
-                after.eq(then),
-            ]
+        def le(v, nb):
+            return [b(v, i) for i in range(nb)]
+
+        head = [Const(PROTOCOL_VERSION, 8), None, None, None, None]  # seq, opcode, length: below
+        ok_head = [r_status, Const(params.credits, 8)]
+        rec_head = [*le(rec_counter, 2), *le(rec_t, 4), rec_flags, *le(rec_count, 2)]
+        fixed = {
+            K_PLAIN: ok_head,
+            K_IDENT: ok_head,
+            K_STATUS: [*ok_head, b(running, 0), *le(now, 4), *le(records, 2), flags],
+            K_STEP: [*ok_head, *le(now, 4), *le(records, 2)],
+            K_READ: [*ok_head, *le(hdr, ADDRESS.size)],
+            K_RESEND: [*ok_head, *rec_head],
+            K_OUT: rec_head,
+        }
+        tail_len = Signal(16)
+        with m.Switch(kind):
+            with m.Case(K_IDENT):
+                m.d.comb += tail_len.eq(IDENTITY.size)
+            with m.Case(K_READ):
+                m.d.comb += tail_len.eq(total)
+            with m.Case(K_RESEND, K_OUT):
+                m.d.comb += tail_len.eq(rec_count * 2)
+        blen = Signal(16)  # the header's length field
+        plen = Signal(5)  # header and fixed fields
+        with m.Switch(kind):
+            for kd, items in fixed.items():
+                with m.Case(kd):
+                    m.d.comb += [blen.eq(tail_len + len(items)), plen.eq(HEADER.size + len(items))]
+        is_out = kind == K_OUT
+        head[1] = Mux(is_out, rec_counter[:8], desc.seq)
+        head[2] = Mux(is_out, int(Opcode.SPIKES_OUT), desc.opcode | REPLY)
+        head[3], head[4] = b(blen, 0), b(blen, 1)
+        pbyte = Signal(8)
+        with m.Switch(pidx):
+            for p in range(16):
+                with m.Case(p):
+                    if p < HEADER.size:
+                        m.d.comb += pbyte.eq(head[p])
+                        continue
+                    groups: list[tuple[Value, list[int]]] = []
+                    for kd, items in fixed.items():
+                        if p - HEADER.size >= len(items):
+                            continue
+                        item = items[p - HEADER.size]
+                        for g in groups:
+                            if g[0] is item:
+                                g[1].append(kd)
+                                break
+                        else:
+                            groups.append((item, [kd]))
+                    with m.Switch(kind):
+                        for item, kinds in groups:
+                            with m.Case(*kinds):
+                                m.d.comb += pbyte.eq(item)
+
+        def send(kd, status=None):
+            """Start sending a frame of kind ``kd`` (goes to EMIT)."""
+            m.d.sync += [kind.eq(kd), pidx.eq(0)]
+            if status is not None:
+                m.d.sync += r_status.eq(status)
             m.d.comb += tidx_next.eq(0)
             m.next = "EMIT"
 
-        def reply(status, data_items=(), tail_kind=T_NONE, tail_bytes=0):
+        def reply(status, kd=K_PLAIN):
             """Answer the current request (and give its payload's buffer space back)."""
-            items = [(status, 1), (params.credits, 1), *data_items]
-            send_frame(desc.seq, desc.opcode | REPLY, items, tail_kind, tail_bytes)
-            with m.If(desc.status == Status.OK):
-                m.d.sync += self.released.eq(desc.start + desc.length)
+            send(kd, status)
+            release()
+
+        def release():
+            with m.If(held):
+                m.d.sync += [self.released.eq(self.released + desc.length), held.eq(0)]
 
         def step_reply(status):
-            reply(status, [(now, STEP_REPLY.size - 2), (records, 2)])
+            reply(status, K_STEP)
 
         def command(op, region_=0, index_=0, data=0):
             payload = self.cmd.payload
@@ -204,37 +286,36 @@ class CommandEngine(wiring.Component):
         C_STEP, C_RUN, C_ACK = range(3)
         bit_i = Signal(range(k2 + 1))
         bit_i_next = Signal(range(k2 + 1))
-        slot = Signal(range(depth))
+        slot = Signal(sbits)
         m.d.comb += bit_i_next.eq(bit_i)
         m.d.sync += bit_i.eq(bit_i_next)
-        kbits = (k2 - 1).bit_length()  # k2 >= 2
-
-        def bit_addr(i):
-            """Address of input ``i``'s bit in the current slot."""
-            return Cat(i[:kbits], slot)
-
-        m.d.comb += bits_rd.addr.eq(bit_addr(bit_i_next))
+        slot_bit = Signal(rec_bits + depth)  # the write mask of the slot's bits
+        m.d.comb += slot_bit.eq(Cat(Const(0, rec_bits), (Const(1, depth) << slot)[:depth]))
+        feed_bit = rb_rd.data[rec_bits:].bit_select(slot, 1)
 
         def feed(then):
-            m.d.sync += [cont.eq(then), slot.eq(next_feed[: max(1, (depth - 1).bit_length())])]
+            m.d.sync += [cont.eq(then), slot.eq(next_feed[:sbits])]
             m.next = "FEED_START"
 
-        # clearing the input bitmap (one slot, or all), then continuing to CLEARED
-        clr_addr = Signal(range(depth * k2 + 1))
-        clr_end = Signal(range(depth * k2 + 1))
+        # clearing the input bitmap (one slot, or all), then continuing
+        clr_addr = Signal(range(k2 + 1))
+        clr_all = Signal()
 
         # CLEAR_CONFIG walk
+        cfg_max = max(region_size(spec, r) for r in CONFIG_REGIONS)
         cfg_r = Signal(range(len(CONFIG_REGIONS) + 1))
-        cfg_i = Signal(32)
-        cfg_region, cfg_size = Signal(4), Signal(32)
+        cfg_i = Signal(range(cfg_max + 1))
+        cfg_region, cfg_last = Signal(4), Signal(range(cfg_max + 1))
         with m.Switch(cfg_r):
             for i, r in enumerate(CONFIG_REGIONS):
                 size = region_size(spec, r) - (1 if r is Region.CONTROL else 0)  # keep STEP_COUNT
                 with m.Case(i):
-                    m.d.comb += [cfg_region.eq(r), cfg_size.eq(size)]
+                    m.d.comb += [cfg_region.eq(r), cfg_last.eq(size - 1)]
 
         # CONTROL limits (DeviceModel._check_control)
-        limit = Signal(32)
+        lim_max = max(spec.max_weight_shift, spec.max_inputs, spec.max_neurons)
+        lbits = _bits(lim_max)
+        limit = Signal(lbits)
         with m.Switch(cur[:2]):
             with m.Case(Control.WEIGHT_SHIFT):
                 m.d.comb += limit.eq(spec.max_weight_shift)
@@ -242,12 +323,15 @@ class CommandEngine(wiring.Component):
                 m.d.comb += limit.eq(spec.max_inputs)
             with m.Case(Control.N_NEURONS):
                 m.d.comb += limit.eq(spec.max_neurons)
+        over_limit = (value[lbits:] != 0) | (value[:lbits] > limit)
 
-        m.d.comb += [
-            rec_wr.addr.eq(scount),
-            rec_wr.data.eq(self.resp.payload.index),
-        ]
         opcode = desc.opcode
+
+        # SPIKES_IN timestep against next_feed: late, or too far ahead
+        ahead = Signal(33)
+        m.d.comb += ahead.eq(spk_t - next_feed)
+        late = ahead[32]
+        too_far = ahead[sbits:] != 0  # >= depth (and not late)
 
         def dispatch():
             """A frame that passed the generic checks: the opcode's own checks, in
@@ -259,15 +343,12 @@ class CommandEngine(wiring.Component):
                         reply(Status.BAD_LENGTH)
                     with m.Else():
                         m.d.sync += last_once_valid.eq(0)  # a new session
-                        reply(Status.OK, (), T_IDENT, IDENTITY.size)
+                        reply(Status.OK, K_IDENT)
                 with m.Case(Opcode.STATUS):
                     with m.If(length != 0):
                         reply(Status.BAD_LENGTH)
                     with m.Else():
-                        reply(
-                            Status.OK,
-                            [(running, 1), (now, 4), (records, 2), (flags, 1)],
-                        )
+                        reply(Status.OK, K_STATUS)
                 with m.Case(Opcode.WRITE, Opcode.READ):
                     with m.If(length < ADDRESS.size):
                         reply(Status.BAD_LENGTH)
@@ -306,7 +387,7 @@ class CommandEngine(wiring.Component):
                         reply(Status.BUSY)
                     with m.Else():
                         m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
-                        m.d.sync += self.released.eq(desc.start + desc.length)
+                        release()
                         with m.If(steps == 0):
                             step_reply(Status.OK)
                         with m.Else():
@@ -337,7 +418,6 @@ class CommandEngine(wiring.Component):
                         m.d.sync += [
                             widx.eq(0),
                             bidx.eq(0),
-                            word.eq(0),
                             bad_value.eq(0),
                             mode.eq(S_CHECK),
                         ]
@@ -349,8 +429,7 @@ class CommandEngine(wiring.Component):
                     with m.Elif(~have_record | (resend != rec_counter)):
                         reply(Status.SPIKES_GONE)
                     with m.Else():
-                        head = [(rec_counter, 2), (rec_t, 4), (rec_flags, 1), (rec_count, 2)]
-                        reply(Status.OK, head, T_SPIKES, rec_count * 2)
+                        reply(Status.OK, K_RESEND)
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -358,7 +437,12 @@ class CommandEngine(wiring.Component):
                 with m.If(self.resp.valid):
                     # output of a running timestep: collect spikes, handle its end
                     with m.If(resp.kind == Resp.SPIKE):
-                        m.d.comb += [self.resp.ready.eq(1), rec_wr.en.eq(scount < n)]
+                        m.d.comb += [
+                            self.resp.ready.eq(1),
+                            rb_wr.addr.eq(scount),
+                            rb_wr.data.eq(resp.index[:rec_bits]),
+                            rb_wr.en.eq(Mux(scount < n, (1 << rec_bits) - 1, 0)),
+                        ]
                         m.d.sync += [scount.eq(scount + 1), have_record.eq(0)]
                     with m.Elif(resp.kind == Resp.STEP_DONE):
                         m.next = "STEP_DONE"
@@ -368,12 +452,13 @@ class CommandEngine(wiring.Component):
                     m.d.sync += stepping.eq(0)
                     step_reply(Status.OK)
                 with m.Elif(~stepping & self.frames.valid):
-                    m.d.comb += [self.frames.ready.eq(1), accept.eq(1), off_next.eq(0)]
+                    m.d.comb += [self.frames.ready.eq(1), off_next.eq(0)]
                     m.d.sync += [desc.eq(self.frames.payload), hdr.eq(0)]
+                    m.d.sync += held.eq(self.frames.payload.nak == 0)
                     m.next = "HDR"
 
             with m.State("HDR"):  # the payload's first bytes into hdr
-                with m.If((desc.status != Status.OK) | (off >= length) | (off >= ADDRESS.size)):
+                with m.If((desc.nak != 0) | (off >= length) | (off >= ADDRESS.size)):
                     m.next = "DISPATCH"
                 with m.Else():
                     m.d.sync += hdr.word_select(off[:3], 8).eq(byte)
@@ -390,9 +475,9 @@ class CommandEngine(wiring.Component):
                 with m.Switch(opcode):
                     with m.Case(*EXECUTE_ONCE):
                         m.d.comb += once.eq(1)
-                with m.If(desc.status != Status.OK):
-                    reply(desc.status)
-                with m.Elif((desc.version != PROTOCOL_VERSION) & (opcode != Opcode.IDENTIFY)):
+                with m.If(desc.nak != 0):
+                    reply(desc_status)
+                with m.Elif(~desc.version_ok & (opcode != Opcode.IDENTIFY)):
                     reply(Status.BAD_VERSION)
                 with m.Elif(~known):
                     reply(Status.UNKNOWN_OPCODE)
@@ -408,30 +493,33 @@ class CommandEngine(wiring.Component):
             with m.State("MEASURE"):
                 with m.If(widx == count):
                     with m.If(opcode == Opcode.READ):
-                        with m.If(ADDRESS.size + total + 2 > self.identity.max_payload):
+                        with m.If(ADDRESS.size + total + 2 > max_payload):
                             reply(Status.BAD_LENGTH)
                         with m.Else():
                             m.d.sync += widx.eq(0)
-                            reply(Status.OK, [(hdr, ADDRESS.size)], T_READ, total)
+                            reply(Status.OK, K_READ)
                     with m.Elif(total != length - ADDRESS.size):
                         reply(Status.BAD_LENGTH)
                     with m.Elif(count == 0):
                         reply(Status.OK)
                     with m.Else():
-                        m.d.sync += [widx.eq(0), bidx.eq(0), word.eq(0), mode.eq(W_CHECK)]
+                        m.d.sync += [widx.eq(0), bidx.eq(0), mode.eq(W_CHECK)]
                         m.d.comb += off_next.eq(ADDRESS.size)
                         m.next = "WORDS"
                 with m.Else():
                     m.d.sync += [total.eq(total + nbytes), widx.eq(widx + 1)]
 
             with m.State("WORDS"):  # gather one word's bytes, little-endian
-                full = word | (byte << (bidx * 8))
                 m.d.comb += off_next.eq(off + 1)
-                with m.If(bidx == wbytes - 1):
-                    m.d.sync += [value.eq(full), word.eq(0), bidx.eq(0)]
+                with m.If(bidx == 0):
+                    m.d.sync += value.eq(byte)
+                with m.Else():
+                    m.d.sync += value.word_select(bidx, 8).eq(byte)
+                with m.If(bidx == last_byte):
+                    m.d.sync += bidx.eq(0)
                     m.next = "WORD_DONE"
                 with m.Else():
-                    m.d.sync += [word.eq(full), bidx.eq(bidx + 1)]
+                    m.d.sync += bidx.eq(bidx + 1)
 
             with m.State("WORD_DONE"):
                 last = widx + 1 == Mux(mode >= S_CHECK, spk_count, count)
@@ -446,7 +534,7 @@ class CommandEngine(wiring.Component):
                         with m.If(is_control & (bad_status == Status.OK)):
                             with m.If(cur[:2] == Control.STEP_COUNT):
                                 m.d.sync += bad_status.eq(Status.READ_ONLY)
-                            with m.Elif(value > limit):
+                            with m.Elif(over_limit):
                                 m.d.sync += bad_status.eq(Status.BAD_VALUE)
                         with m.If(last):
                             m.next = "CHECKED"
@@ -458,15 +546,15 @@ class CommandEngine(wiring.Component):
                         with m.Elif(last):
                             reply(Status.OK)
                     with m.Case(S_CHECK):
-                        with m.If(value >= k):
+                        with m.If((value[:16] >= k) | (value[16:] != 0)):
                             m.d.sync += bad_value.eq(1)
                         with m.If(last):
                             m.next = "CHECKED"
                     with m.Case(S_SET):
                         m.d.comb += [
-                            bits_wr.addr.eq(bit_addr(value)),
-                            bits_wr.data.eq(1),
-                            bits_wr.en.eq(1),
+                            rb_wr.addr.eq(value[:kbits]),
+                            rb_wr.data.eq(-1),
+                            rb_wr.en.eq(slot_bit),
                         ]
                         with m.If(last):
                             reply(Status.OK)
@@ -484,35 +572,31 @@ class CommandEngine(wiring.Component):
                 with m.Else():  # SPIKES_IN
                     with m.If(bad_value):
                         reply(Status.ADDRESS_OUT_OF_RANGE)
-                    with m.Elif(spk_t < next_feed):
+                    with m.Elif(late):
                         m.d.sync += [
                             flags.eq(flags | SpikeFlag.INPUT_LATE),
                             pending_flags.eq(pending_flags | SpikeFlag.INPUT_LATE),
                         ]
                         reply(Status.INPUT_LATE)
-                    with m.Elif(spk_t >= next_feed + depth):
+                    with m.Elif(too_far):
                         reply(Status.BUSY)
                     with m.Else():  # set, not add: clear the timestep's bits first
-                        m.d.sync += [
-                            slot.eq(spk_t[: max(1, (depth - 1).bit_length())]),
-                            clr_addr.eq(spk_t[: max(1, (depth - 1).bit_length())] * k2),
-                            clr_end.eq(spk_t[: max(1, (depth - 1).bit_length())] * k2 + k2),
-                        ]
+                        m.d.sync += [slot.eq(spk_t[:sbits]), clr_addr.eq(0), clr_all.eq(0)]
                         m.next = "CLEAR_BITS"
 
             with m.State("CLEAR_BITS"):
                 m.d.comb += [
-                    bits_wr.addr.eq(clr_addr),
-                    bits_wr.data.eq(0),
-                    bits_wr.en.eq(clr_addr != clr_end),
+                    rb_wr.addr.eq(clr_addr),
+                    rb_wr.data.eq(0),
+                    rb_wr.en.eq(Mux(clr_addr == k2, 0, Mux(clr_all, -1 << rec_bits, slot_bit))),
                 ]
                 m.d.sync += clr_addr.eq(clr_addr + 1)
-                with m.If(clr_addr == clr_end):
+                with m.If(clr_addr == k2):
                     with m.If(opcode == Opcode.SPIKES_IN):
                         with m.If(spk_count == 0):
                             reply(Status.OK)
                         with m.Else():
-                            m.d.sync += [widx.eq(0), bidx.eq(0), word.eq(0), mode.eq(S_SET)]
+                            m.d.sync += [widx.eq(0), bidx.eq(0), mode.eq(S_SET)]
                             m.d.comb += off_next.eq(SPIKES_IN.size)
                             m.next = "WORDS"
                     with m.Else():  # RESET_STATE
@@ -532,7 +616,7 @@ class CommandEngine(wiring.Component):
                 final = (widx + 1 == count) & (bidx == nbytes - 1)
                 m.d.comb += [
                     self.tx.valid.eq(1),
-                    self.tx.payload.data.eq(value.word_select(bidx[:2], 8)),
+                    self.tx.payload.data.eq(value.word_select(bidx, 8)),
                     self.tx.payload.last.eq(final),
                 ]
                 with m.If(self.tx.ready):
@@ -543,13 +627,13 @@ class CommandEngine(wiring.Component):
                         with m.If(final):
                             m.next = "SENT"
 
-            # -- sending: prefix, then the tail ---------------------------------------------------
+            # -- sending: header and fixed fields, then the tail ----------------------------------
             with m.State("EMIT"):
                 no_tail = tail_len == 0
                 end = pidx == plen - 1
                 m.d.comb += [
                     self.tx.valid.eq(1),
-                    self.tx.payload.data.eq(prefix.word_select(pidx, 8)),
+                    self.tx.payload.data.eq(pbyte),
                     self.tx.payload.last.eq(end & no_tail),
                 ]
                 with m.If(self.tx.ready):
@@ -557,16 +641,16 @@ class CommandEngine(wiring.Component):
                     with m.If(end):
                         with m.If(no_tail):
                             m.next = "SENT"
-                        with m.Elif(tail == T_READ):
+                        with m.Elif(kind == K_READ):
                             m.next = "READ_CMD"
                         with m.Else():
                             m.next = "TAIL"
             with m.State("TAIL"):  # IDENTIFY ROM or the spike record, byte by byte
                 final = tidx == tail_len - 1
-                rec_byte = Mux(tidx[0], rec_rd.data[8:], rec_rd.data[:8])
+                rec_byte = Mux(tidx[0], b(rec_data, 1), b(rec_data, 0))
                 m.d.comb += [
                     self.tx.valid.eq(1),
-                    self.tx.payload.data.eq(Mux(tail == T_IDENT, ident_rd.data, rec_byte)),
+                    self.tx.payload.data.eq(Mux(kind == K_IDENT, ident_rd.data, rec_byte)),
                     self.tx.payload.last.eq(final),
                 ]
                 with m.If(self.tx.ready):
@@ -574,7 +658,7 @@ class CommandEngine(wiring.Component):
                     with m.If(final):
                         m.next = "SENT"
             with m.State("SENT"):
-                with m.If(after == A_STEP_DONE):
+                with m.If(is_out):
                     m.next = "STEP_NEXT"
                 with m.Else():
                     m.next = "IDLE"
@@ -587,15 +671,15 @@ class CommandEngine(wiring.Component):
                 with m.If(bit_i == k2):
                     m.d.sync += next_feed.eq(next_feed + 1)
                     m.next = "FED"
-                with m.Elif(bits_rd.data & (bit_i < k)):
+                with m.Elif(feed_bit & (bit_i < k)):
                     m.next = "FEED_SEND"
                 with m.Else():
                     m.d.comb += bit_i_next.eq(bit_i + 1)
             with m.State("FEED_SEND"):
                 command(Op.INPUT, data=bit_i)
-                m.d.comb += [bits_wr.addr.eq(bit_addr(bit_i)), bits_wr.data.eq(0)]
+                m.d.comb += [rb_wr.addr.eq(bit_i), rb_wr.data.eq(0)]
                 with m.If(self.cmd.ready):
-                    m.d.comb += [bits_wr.en.eq(1), bit_i_next.eq(bit_i + 1)]
+                    m.d.comb += [rb_wr.en.eq(slot_bit), bit_i_next.eq(bit_i + 1)]
                     m.next = "FEED"
             with m.State("FED"):
                 with m.Switch(cont):
@@ -623,8 +707,7 @@ class CommandEngine(wiring.Component):
                         records.eq(records + 1),
                         pending_flags.eq(0),
                     ]
-                    head = [(records, 2), (now, 4), (pending_flags, 1), (scount, 2)]
-                    send_frame(records[:8], Opcode.SPIKES_OUT, head, T_SPIKES, scount * 2, then=A_STEP_DONE)
+                    send(K_OUT)
                 with m.Else():
                     m.next = "STEP_NEXT"
             with m.State("STEP_NEXT"):
@@ -632,7 +715,7 @@ class CommandEngine(wiring.Component):
                 with m.If(~running & (steps_left != 0)):
                     m.d.sync += steps_left.eq(steps_left - 1)
                 # the next timestep starts as soon as the core has this answer: its inputs first
-                with m.If(running | (steps_left > 1)):
+                with m.If(running | (steps_left[1:] != 0)):
                     feed(C_ACK)
                 with m.Else():
                     m.next = "STEP_ACK"
@@ -658,7 +741,7 @@ class CommandEngine(wiring.Component):
                         have_record.eq(0),
                         scount.eq(0),
                         clr_addr.eq(0),
-                        clr_end.eq(depth * k2),
+                        clr_all.eq(1),
                         last_once.eq(desc.seq),
                         last_once_valid.eq(1),
                     ]
@@ -667,10 +750,13 @@ class CommandEngine(wiring.Component):
                 command(Op.WRITE, cfg_region, cfg_i, 0)
                 with m.If(self.cmd.ready):
                     m.d.sync += cfg_i.eq(cfg_i + 1)
-                    with m.If(cfg_i + 1 == cfg_size):
+                    with m.If(cfg_i == cfg_last):
                         m.d.sync += [cfg_i.eq(0), cfg_r.eq(cfg_r + 1)]
                         with m.If(cfg_r == len(CONFIG_REGIONS) - 1):
                             m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
                             reply(Status.OK)
+        # the shared memory's read port: the input bitmap while feeding, else the record
+        feeding = fsm.ongoing("FEED_START") | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
+        m.d.comb += rb_rd.addr.eq(Mux(feeding, bit_i_next, tidx_next >> 1))
         m.d.comb += [self.busy.eq(~fsm.ongoing("IDLE") | stepping), self.running.eq(running)]
         return m

@@ -5,18 +5,18 @@ descriptor FIFO, command engine, frame encoder and :class:`hdl.core.Core`.
 in front, and the RTL bridge (:mod:`hdl.link.rtl_device`) feeds bytes straight in.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from firmware_host.protocol import CRC_BYTES
+from firmware_host.protocol import CRC_BYTES, PROTOCOL_VERSION
 from hdl.core import Core
 from snn.core_spec import CoreSpec
 
-from .command_engine import CommandEngine
-from .frame_decoder import FrameDecoder, frame_layout
+from .command_engine import NAKS, CommandEngine, request_layout
+from .frame_decoder import FrameDecoder
 from .frame_encoder import FrameEncoder
 from .params import LinkParams
 
@@ -52,9 +52,24 @@ class LinkCore(wiring.Component):
             depth=depth, max_payload=params.payload_limit(spec), timeout=params.timeout
         )
         m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
-        layout = frame_layout(dec.ptr_bits)
-        m.submodules.frames = fifo = SyncFIFO(width=layout.size, depth=params.credits + 2)
         engine = m.submodules.engine = CommandEngine(spec, params, ptr_bits=dec.ptr_bits)
+        layout = request_layout(engine.length_bits)
+        m.submodules.frames = fifo = SyncFIFO(width=layout.size, depth=params.credits + 2)
+        # the FIFO keeps what the engine needs of a descriptor: the status as a 2-bit code,
+        # the version as a flag, the length in the bits of max_payload (a longer payload
+        # is BAD_LENGTH, whose length goes unused), no start (the engine knows it)
+        got = dec.frames.payload
+        request = Signal(layout)
+        with m.Switch(got.status):
+            for i, status in enumerate(NAKS):
+                with m.Case(status):
+                    m.d.comb += request.nak.eq(i)
+        m.d.comb += [
+            request.version_ok.eq(got.version == PROTOCOL_VERSION),
+            request.seq.eq(got.seq),
+            request.opcode.eq(got.opcode),
+            request.length.eq(got.length),
+        ]
         enc = m.submodules.encoder = FrameEncoder()
         core = m.submodules.core = Core(spec)
 
@@ -71,7 +86,7 @@ class LinkCore(wiring.Component):
             engine.buffer.data.eq(rd.data),
             dec.released.eq(engine.released),
             # descriptors wait in the FIFO while the engine executes earlier frames
-            fifo.w_data.eq(dec.frames.payload.as_value()),
+            fifo.w_data.eq(request.as_value()),
             fifo.w_en.eq(dec.frames.valid),
             dec.frames.ready.eq(fifo.w_rdy),
             engine.frames.payload.eq(fifo.r_data),

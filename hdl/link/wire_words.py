@@ -17,11 +17,15 @@ SLOTS = 16  # every record stride divides 16
 
 def in_range(m: Module, spec: CoreSpec, region, index, count) -> Signal:
     """``region`` exists and ``index .. index + count - 1`` lies inside it."""
+    # every region is smaller than 2**bits: a larger index is out of range whatever count is
+    bits = max(region_size(spec, r) for r in Region).bit_length()
+    end = Signal(max(bits, len(count)) + 1)
+    m.d.comb += end.eq(index[:bits] + count)
     ok = Signal()
     with m.Switch(region):
         for r in Region:
             with m.Case(r):
-                m.d.comb += ok.eq(index + count <= region_size(spec, r))
+                m.d.comb += ok.eq((index[bits:] == 0) & (end <= region_size(spec, r)))
     return ok
 
 
