@@ -5,15 +5,17 @@ enable bits live next to the traces (see :func:`hdl.memories.trace_layout`). One
 
 a. decay every trace: one element per cycle, the four trace memories one after another
    (those of a matrix whose rule is off are skipped);
-b. depression: for each presynaptic spike ``k`` of the step, walk row ``k`` (one weight
-   per cycle) against the post traces ``y_j``;
+b. depression: for each presynaptic spike ``k`` of the step, walk row ``k`` against the
+   post traces ``y_j``;
 c. potentiation: for each neuron ``j`` that spiked, walk column ``j`` (one read per row)
    against the pre traces ``x_k``;
 d. bump the traces of the elements that spiked.
 
-A weight read at ``t`` is written back, clipped to ``[w_min, w_max]``, at ``t + 2``
-(stage 1 forms ``A * trace``, stage 2 the rounding, the multiplicative factor and the
-bound), so a walk runs at one synapse per cycle.
+A walk reads a weight every other cycle (``t``, even); it is written back, clipped to
+``[w_min, w_max]``, at ``t + 3`` (stage 1 forms ``A * trace``, stage 2 the rounding, the
+multiplicative factor and the bound), so a walk runs at one synapse per 2 cycles and never
+reads and writes the weights in one cycle, nor uses read data in the cycle after a write:
+the weight memories may be single-port (the core's SPRAM, ``hdl/weight_memory.py``).
 
 Multipliers: the decays and ``A * trace`` share one ``trace_bits x max(coef_bits,
 stdp_amp_bits)`` product (they never run in the same cycle; ``tsel`` picks the trace
@@ -150,31 +152,35 @@ class LearningEngine(wiring.Component):
         length = Signal.like(pos)
         addr = Signal(range(max(n_max, k_max) * n_max + 1))
         stride = Signal(range(n_max + 1))
+        gap = Signal()  # in a walk: the cycle after a read (no read issued)
 
-        # pipeline: stage 1 has the weight and the partner's trace, stage 2 writes
-        v1, v2 = Signal(), Signal()
+        # pipeline: a read at t (even cycles of a walk), stage 1 at t + 1 has the weight and
+        # the partner's trace and forms A * trace, stage 2 holds its registers for t + 2 and
+        # t + 3 and writes at t + 3 (odd): a read and a write of the weights never share a
+        # cycle, and no read data is used in the cycle after a write (single-port weights)
+        v1, v2, v3 = Signal(), Signal(), Signal()
+        partner = selected  # the trace across the synapse: y_j (LTD) or x_k (LTP)
         m1, ltp1 = tsel[1], ~tsel[0]  # stage 1's matrix and kind: from the partner's memory
         m2, ltp2 = Signal(), Signal()
         a1, a2 = Signal.like(addr), Signal.like(addr)
-        m.d.sync += [v1.eq(0), v2.eq(0)]
+        m.d.sync += [v1.eq(0), v2.eq(v1 & partner.enable), v3.eq(v2)]
         w1 = Signal(signed(spec.weight_bits))
         m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
-        partner = selected  # the trace across the synapse: y_j (LTD) or x_k (LTP)
         amp1 = factor  # A+ (LTP) or A- (LTD) when v1
         w2 = Signal.like(w1)
         amp2 = Signal(unsigned(spec.stdp_amp_bits))
         prod2 = Signal(unsigned(spec.stdp_amp_bits + spec.trace_bits))
         seen2 = Signal()  # partner trace > 0 (the window rule's condition)
-        m.d.sync += [
-            v2.eq(v1 & partner.enable),
-            m2.eq(m1),
-            ltp2.eq(ltp1),
-            a2.eq(a1),
-            w2.eq(w1),
-            amp2.eq(amp1),
-            prod2.eq(product),
-            seen2.eq(partner.trace > 0),
-        ]
+        with m.If(v1):
+            m.d.sync += [
+                m2.eq(m1),
+                ltp2.eq(ltp1),
+                a2.eq(a1),
+                w2.eq(w1),
+                amp2.eq(amp1),
+                prod2.eq(product),
+                seen2.eq(partner.trace > 0),
+            ]
         rule2 = rules[m2]
         dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)
         delta = Signal(signed(prod2.shape().width + spec.weight_bits + 3))
@@ -187,7 +193,7 @@ class LearningEngine(wiring.Component):
         lo = Mux(ltp2, -(1 << (delta.shape().width + 1)), rule2.w_min)
         hi = Mux(ltp2, rule2.w_max, 1 << (delta.shape().width + 1))
         updated = clamp(Mux(ltp2, w2 + delta, w2 - delta), lo, hi, spec.weight_bits)
-        write = v2 & (seen2 | ~rule2.flags[1])
+        write = v3 & (seen2 | ~rule2.flags[1])
         for mt, (_, wr) in enumerate(weights):
             with m.If(write & (m2 == mt)):
                 m.d.comb += [wr.addr.eq(a2), wr.data.eq(updated), wr.en.eq(1)]
@@ -262,16 +268,21 @@ class LearningEngine(wiring.Component):
                 for (mt, sd), (rd, _) in traces.items():
                     with m.If((mat == mt) & (ltp != sd)):
                         m.d.comb += rd.addr.eq(pos)
-                m.d.sync += [
-                    v1.eq(1),
-                    tsel.eq(Cat(~ltp, mat)),
-                    a1.eq(addr),
-                    addr.eq(addr + stride),
-                    pos.eq(pos + 1),
-                ]
-                with m.If(pos + 1 == length):
-                    m.d.sync += s.eq(s + 1)
-                    m.next = "FETCH"
+                # a read every other cycle: the cycles between are the write-backs'
+                with m.If(~gap):
+                    m.d.sync += [
+                        v1.eq(1),
+                        tsel.eq(Cat(~ltp, mat)),
+                        a1.eq(addr),
+                        addr.eq(addr + stride),
+                        pos.eq(pos + 1),
+                        gap.eq(1),
+                    ]
+                    with m.If(pos + 1 == length):
+                        m.d.sync += [s.eq(s + 1), gap.eq(0)]
+                        m.next = "FETCH"
+                with m.Else():
+                    m.d.sync += gap.eq(0)
             with m.State("JOB_DRAIN"):
                 # two cycles: the last walk's writes land before the next job reads
                 with m.If(job == 0):

@@ -35,11 +35,50 @@ def step_cycles(
     cycles += (s + i) * (n + 2)  # synapse engine: one weight per cycle, 2 per row to fetch it
     cycles += 2 * s  # output: one SPIKE response per 2 cycles
     if stdp:
-        # decay: the four trace memories one after another, those of a rule that is off skipped
-        cycles += LEARN_OVERHEAD + (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
-        cycles += 3 * (s + i)  # bumps
-        if ff_rule:
-            cycles += 3 * i + n * ltd_ff_rows + 3 * s + k * ltp_ff_cols
-        if rec_rule:
-            cycles += 3 * s + n * ltd_rec_rows + 3 * s + n * ltp_rec_cols
+        cycles += learn_cycles(
+            k,
+            n,
+            s,
+            i,
+            ltd_ff_rows,
+            ltd_rec_rows,
+            ltp_ff_cols,
+            ltp_rec_cols,
+            ff_rule=ff_rule,
+            rec_rule=rec_rule,
+        )
+    return cycles
+
+
+def walk(length: int) -> int:
+    """Cycles of one weight walk of ``length`` synapses in the learning engine's WALK state.
+
+    A read every other cycle (the cycles between are the write-backs: single-port weights),
+    leaving after the last read: ``2 * length - 1``; a walk of no synapse is skipped.
+    """
+    return 2 * length - 1 if length else 0
+
+
+def learn_cycles(
+    k: int,
+    n: int,
+    s: int,
+    i: int,
+    ltd_ff_rows: int = 0,
+    ltd_rec_rows: int = 0,
+    ltp_ff_cols: int = 0,
+    ltp_rec_cols: int = 0,
+    *,
+    ff_rule: bool,
+    rec_rule: bool,
+) -> int:
+    """The learning engine's share of a step (its pass plus its hand-offs, ``LEARN_OVERHEAD``)."""
+    # decay: the four trace memories one after another, those of a rule that is off skipped
+    cycles = LEARN_OVERHEAD + (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
+    cycles += 3 * (s + i)  # bumps
+    # 3 cycles per listed source to fetch its row or column, then the walk of a plastic one
+    if ff_rule:
+        cycles += 3 * i + walk(n) * ltd_ff_rows + 3 * s + walk(k) * ltp_ff_cols
+    if rec_rule:
+        cycles += 3 * s + walk(n) * ltd_rec_rows + 3 * s + walk(n) * ltp_rec_cols
     return cycles

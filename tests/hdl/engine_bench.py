@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Elaboratable, Module, Shape
+from amaranth.hdl import Elaboratable, Module, Mux, Shape, Signal
 from amaranth.lib import data
 from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
@@ -11,16 +11,22 @@ from amaranth.sim import Simulator
 class Bench(Elaboratable):
     """``engine`` plus a memory per port pair: ``mems[name] = (depth, width, lanes, init)``.
 
-    A memory ``name`` serves the engine's ``name_rd`` and/or ``name_wr`` ports.
+    A memory ``name`` serves the engine's ``name_rd`` and/or ``name_wr`` ports. The memories
+    named in ``single_port`` behave as one single-port RAM (the core's weight matrices on
+    an iCE40 UP, ``hdl/weight_memory.py``): in a cycle with the write enabled the address
+    is the write's and the read of that cycle is lost; its data, the next cycle, is the
+    inverse of the word read (wrong in every bit, so that an engine using it fails).
     """
 
-    def __init__(self, engine, mems: dict[str, tuple[int, int, int, list[int]]]):
+    def __init__(self, engine, mems: dict[str, tuple[int, int, int, list[int]]], single_port=()):
         self.engine = engine
         self.memories = {
             name: Memory(shape=width, depth=depth, init=init)
             for name, (depth, width, _, init) in mems.items()
         }
         self.lanes = {name: lanes for name, (_, _, lanes, _) in mems.items()}
+        self.single_port = set(single_port)
+        self.lost_reads = {name: Signal(name=f"{name}_lost") for name in self.single_port}
 
     def elaborate(self, platform):
         m = Module()
@@ -38,7 +44,16 @@ class Bench(Elaboratable):
             if hasattr(self.engine, rd_name):
                 rd = mem.read_port(transparent_for=(wr,) if wr is not None else ())
                 user = getattr(self.engine, rd_name)
-                m.d.comb += [rd.addr.eq(user.addr), rd.en.eq(user.en), user.data.eq(rd.data)]
+                if name in self.single_port and wr is not None:
+                    lost = self.lost_reads[name]
+                    m.d.sync += lost.eq(wr.en != 0)
+                    m.d.comb += [
+                        rd.addr.eq(Mux(wr.en != 0, wr.addr, user.addr)),
+                        rd.en.eq(user.en | (wr.en != 0)),
+                        user.data.eq(Mux(lost, ~rd.data, rd.data)),
+                    ]
+                else:
+                    m.d.comb += [rd.addr.eq(user.addr), rd.en.eq(user.en), user.data.eq(rd.data)]
         return m
 
 

@@ -10,6 +10,7 @@ from reference_core import rnd, sat, trunc
 from hdl.memories import acc_layout, param_layout, state_layout
 from hdl.neuron_engine import NeuronEngine
 from hdl.synapse_engine import SynapseEngine
+from hdl.timing import learn_cycles
 from snn import CoreSpec
 
 SPEC = CoreSpec(max_inputs=8, max_neurons=8)
@@ -274,6 +275,16 @@ def check_learning_engine(flags, *, seed, bench=None):
         "input_bank": 0,
     }
     out = run((bench or Bench)(LearningEngine(spec), mems), setup)
+    walks = {
+        "ltd_ff_rows": sum(enable["ff_pre"][r] for r in in_spikes),
+        "ltd_rec_rows": sum(enable["rec_pre"][j] for j in spikes),
+        "ltp_ff_cols": sum(enable["ff_post"][j] for j in spikes),
+        "ltp_rec_cols": sum(enable["rec_post"][j] for j in spikes),
+    }
+    want = learn_cycles(
+        n_in, n, len(spikes), len(in_spikes), **walks, ff_rule=flags[0] & 1, rec_rule=flags[1] & 1
+    )
+    assert out["cycles"] == want  # the learning engine's share of hdl.timing.step_cycles
     for m, name, rows in ((0, "ff", n_in), (1, "rec", n)):
         pre, post = f"{name}_pre", f"{name}_post"
         stdp_reference(spec, rules[m], w[name], trace[pre], trace[post], enable[pre], enable[post],
@@ -285,3 +296,11 @@ def check_learning_engine(flags, *, seed, bench=None):
             assert [r["trace"] for r in unpack(t, out["memories"][tr])][: rows if tr == pre else n] == trace[
                 tr
             ][: rows if tr == pre else n], tr
+
+
+@pytest.mark.parametrize("flags", [(0b0001, 0b0101), (0b1011, 0b1001)])
+def test_learning_engine_on_single_port_weights(flags):
+    """The weights as one single-port memory each (iCE40 SPRAM): a read in a write cycle is lost."""
+    check_learning_engine(
+        flags, seed=sum(flags) + 200, bench=lambda e, m: Bench(e, m, single_port=("ff", "rec"))
+    )
