@@ -198,7 +198,7 @@ class CommandEngine(wiring.Component):
         def le(v, nb):
             return [b(v, i) for i in range(nb)]
 
-        head = [Const(PROTOCOL_VERSION, 8), None, None, None, None]  # seq, opcode, length: below
+        head = [Const(PROTOCOL_VERSION, 8)]  # then seq, opcode, length
         ok_head = [r_status, Const(params.credits, 8)]
         rec_head = [*le(rec_counter, 2), *le(rec_t, 4), rec_flags, *le(rec_count, 2)]
         fixed = {
@@ -225,31 +225,40 @@ class CommandEngine(wiring.Component):
                 with m.Case(kd):
                     m.d.comb += [blen.eq(tail_len + len(items)), plen.eq(HEADER.size + len(items))]
         is_out = kind == K_OUT
-        head[1] = Mux(is_out, rec_counter[:8], desc.seq)
-        head[2] = Mux(is_out, int(Opcode.SPIKES_OUT), desc.opcode | REPLY)
-        head[3], head[4] = b(blen, 0), b(blen, 1)
+        # every byte a reply can send, once: (kind, position) selects one of them
+        seq_out, op_out, op_reply = rec_head[0], Const(Opcode.SPIKES_OUT, 8), desc.opcode | REPLY
+        sources: list[Value] = []
+
+        def source(v) -> int:
+            for i, known in enumerate(sources):
+                if known is v:
+                    return i
+            sources.append(v)
+            return len(sources) - 1
+
+        len_lo, len_hi = b(blen, 0), b(blen, 1)
+        sel = Signal(range(64))
+        with m.Switch(kind):
+            for kd, items in fixed.items():
+                out = kd == K_OUT
+                row = [
+                    head[0],
+                    seq_out if out else desc.seq,
+                    op_out if out else op_reply,
+                    len_lo,
+                    len_hi,
+                    *items,
+                ]
+                with m.Case(kd):
+                    with m.Switch(pidx):
+                        for p, v in enumerate(row):
+                            with m.Case(p):
+                                m.d.comb += sel.eq(source(v))
         pbyte = Signal(8)
-        with m.Switch(pidx):
-            for p in range(16):
-                with m.Case(p):
-                    if p < HEADER.size:
-                        m.d.comb += pbyte.eq(head[p])
-                        continue
-                    groups: list[tuple[Value, list[int]]] = []
-                    for kd, items in fixed.items():
-                        if p - HEADER.size >= len(items):
-                            continue
-                        item = items[p - HEADER.size]
-                        for g in groups:
-                            if g[0] is item:
-                                g[1].append(kd)
-                                break
-                        else:
-                            groups.append((item, [kd]))
-                    with m.Switch(kind):
-                        for item, kinds in groups:
-                            with m.Case(*kinds):
-                                m.d.comb += pbyte.eq(item)
+        with m.Switch(sel):
+            for i, v in enumerate(sources):
+                with m.Case(i):
+                    m.d.comb += pbyte.eq(v)
 
         def send(kd, status=None):
             """Start sending a frame of kind ``kd`` (goes to EMIT)."""
