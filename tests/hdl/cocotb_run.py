@@ -32,6 +32,11 @@ def run_cocotb(spec: CoreSpec, cases: list[dict], build_dir: Path) -> list[dict]
         hdl_toplevel="snn_core",
         build_dir=build_dir,
         timescale=("1ns", "1ps"),
+        # -g2005: under -g2012 Icarus runs the registers' declaration initialisers without an
+        # event, so an `always @*` block that reads only registers that keep their initial
+        # value (a rule's flags that stay 0) stays X; an X write enable then disables the
+        # single-port weight memory's read in Verilog, where the hardware reads
+        build_args=["-g2005"],
     )
     results_file = build_dir / "results.json"
     results_file.unlink(missing_ok=True)
