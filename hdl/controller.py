@@ -32,8 +32,10 @@ class Phase(enum.Enum, shape=3):
 class Controller(wiring.Component):
     """Command decoder and timestep sequencer.
 
-    Memory commands appear on ``mem_*`` for one cycle (``mem_rdata`` is expected the
-    cycle after ``mem_re``); the core decodes ``(region, index)``. A step runs the neuron,
+    A memory command's ``mem_region``/``mem_index``/``mem_wdata`` are registered from the
+    command and held until the next one; the access comes a cycle later (``mem_we`` or
+    ``mem_re`` for one cycle; ``mem_rdata`` is expected the cycle after ``mem_re``, decoded
+    from the same held address); the core decodes ``(region, index)``. A step runs the neuron,
     synapse and (``spec.stdp``) learning engines in turn, then sends a ``SPIKE`` response
     per spiking neuron and a ``STEP_DONE``.
     """
@@ -81,12 +83,7 @@ class Controller(wiring.Component):
         rdata = Signal(DATA_BITS)
         out_pos = Signal.like(self.spike_count)
         waiting = Signal(2)  # reset: engines still running
-        m.d.comb += [
-            self.mem_region.eq(cmd.region),
-            self.mem_index.eq(cmd.index),
-            self.mem_wdata.eq(cmd.data),
-            self.spikes_rd.addr.eq(out_pos),
-        ]
+        m.d.comb += self.spikes_rd.addr.eq(out_pos)
         m.d.sync += [
             self.neuron_start.eq(0),
             self.synapse_start.eq(0),
@@ -100,7 +97,9 @@ class Controller(wiring.Component):
         m.d.comb += self.cmd.ready.eq(~swapping & (anytime | idle))
         take = self.cmd.valid & self.cmd.ready
         with m.If(take & (cmd.op == Op.INPUT)):
-            with m.If((cmd.data < self.n_inputs) & (next_count < k_max)):
+            bits = len(self.n_inputs)
+            in_use = (cmd.data[bits:] == 0) & (cmd.data[:bits] < self.n_inputs)  # no 32-bit compare
+            with m.If(in_use & (next_count < k_max)):
                 m.d.comb += [
                     self.inputs_wr.addr.eq(Mux(self.input_bank, 0, k_max) + next_count),
                     self.inputs_wr.data.eq(cmd.data),
@@ -133,11 +132,17 @@ class Controller(wiring.Component):
                     m.d.comb += idle.eq(1)
                     with m.If(take):
                         with m.Switch(cmd.op):
-                            with m.Case(Op.WRITE):
-                                m.d.comb += self.mem_we.eq(1)
-                            with m.Case(Op.READ):
-                                m.d.comb += self.mem_re.eq(1)
-                                m.next = "READ_WAIT"
+                            with m.Case(Op.WRITE, Op.READ):
+                                # held for the whole access: the core decodes them once
+                                m.d.sync += [
+                                    self.mem_region.eq(cmd.region),
+                                    self.mem_index.eq(cmd.index),
+                                    self.mem_wdata.eq(cmd.data),
+                                ]
+                                with m.If(cmd.op == Op.WRITE):
+                                    m.next = "MEM_WRITE"
+                                with m.Else():
+                                    m.next = "MEM_READ"
                             with m.Case(Op.STEP):
                                 m.d.sync += steps_left.eq(cmd.data)
                             with m.Case(Op.RUN):
@@ -152,6 +157,12 @@ class Controller(wiring.Component):
                                     waiting.eq(0b11 if spec.stdp else 0b01),
                                 ]
                                 m.next = "RESET"
+            with m.State("MEM_WRITE"):
+                m.d.comb += [self.phase.eq(Phase.IDLE), self.mem_we.eq(1)]
+                m.next = "IDLE"
+            with m.State("MEM_READ"):
+                m.d.comb += [self.phase.eq(Phase.IDLE), self.mem_re.eq(1)]
+                m.next = "READ_WAIT"
             with m.State("READ_WAIT"):
                 m.d.comb += self.phase.eq(Phase.IDLE)
                 m.d.sync += rdata.eq(self.mem_rdata)

@@ -9,18 +9,18 @@ during a step. See docs/core-hardware.md.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory, WritePort
 from amaranth.lib.wiring import In, Out
 
-from firmware_host.memory_map import Control, Region, region_size
+from firmware_host.memory_map import RULE_STRIDE, Control, Region, region_size
 from snn.core_spec import CoreSpec
 from snn.errors import NetworkError
 
-from .commands import DATA_BITS, command_layout, response_layout
+from .commands import command_layout, response_layout
 from .controller import Controller, Phase
-from .learning_engine import LearningEngine
+from .learning_engine import LANE_TRACE, LearningEngine
 from .memories import (
     acc_layout,
     addr_width,
@@ -122,11 +122,16 @@ class Core(wiring.Component):
         region, index, wdata = ctrl.mem_region, ctrl.mem_index, ctrl.mem_wdata
         rows = max(k, n)
 
-        def in_region(r, size=None):
-            return (region == r) & (index < (region_size(spec, r) if size is None else size))
+        # the controller holds (region, index, data) from the command until its access ends,
+        # so the read data below is decoded from the same signals as the access
+        def in_region(r):
+            return (region == r) & (index < region_size(spec, r))
 
         def split(stride, parts):
             """``(index // stride, index % stride)`` for ``index < parts * stride`` (no divider)."""
+            if stride & (stride - 1) == 0:  # a power of two: bit fields
+                shift = stride.bit_length() - 1
+                return index[shift:][: max(1, (parts - 1).bit_length())], index[:shift]
             part = Signal(range(parts))
             for p in range(1, parts):
                 with m.If(index >= p * stride):
@@ -161,10 +166,11 @@ class Core(wiring.Component):
         for name in trace_names:
             mems[name] = (learn.trace_depths()[name], trace.size, trace.lanes)
 
-        # command path accesses: name -> (selected, address, lane)
+        # command path accesses: name -> (selected, lane); one address for all memories
+        cmd_addr = Signal(max(addr_width(depth) for depth, _, _ in mems.values()))
         access = {
-            "ff": (in_region(Region.FF_WEIGHT), index, 0),
-            "rec": (in_region(Region.REC_WEIGHT), index, 0),
+            "ff": (in_region(Region.FF_WEIGHT), 0),
+            "rec": (in_region(Region.REC_WEIGHT), 0),
         }
         is_param, is_state = in_region(Region.NEURON_PARAM), in_region(Region.NEURON_STATE)
         for width, fields in groups.items():
@@ -179,22 +185,34 @@ class Core(wiring.Component):
                             if rec == record:
                                 with m.Case(layout.names.index(fname)):
                                     m.d.comb += [selected.eq(1), lane.eq(i)]
-            access[f"neuron{width}"] = (selected, Mux(is_param, index >> 4, index >> 2), lane)
+            access[f"neuron{width}"] = (selected, lane)
+        with m.Switch(region):
+            with m.Case(Region.NEURON_PARAM):
+                m.d.comb += cmd_addr.eq(index >> 4)
+            with m.Case(Region.NEURON_STATE):
+                m.d.comb += cmd_addr.eq(index >> 2)
+            with m.Default():
+                m.d.comb += cmd_addr.eq(index)
         if learn:
             kind, element = split(rows, 4)
             row_mat, row = split(rows, 2)
             col_mat, col = split(n, 2)
+            with m.Switch(region):
+                with m.Case(Region.TRACE):
+                    m.d.comb += cmd_addr.eq(element)
+                with m.Case(Region.STDP_ROW_ENABLE):
+                    m.d.comb += cmd_addr.eq(row)
+                with m.Case(Region.STDP_COL_ENABLE):
+                    m.d.comb += cmd_addr.eq(col)
             for i, name in enumerate(trace_names):
                 mat, side = divmod(i, 2)
                 depth = mems[name][0]
                 if side == 0:  # pre traces carry the row enables
                     enable = in_region(Region.STDP_ROW_ENABLE) & (row_mat == mat) & (row < depth)
-                    enable_at = row
                 else:  # post traces carry the column enables
                     enable = in_region(Region.STDP_COL_ENABLE) & (col_mat == mat)
-                    enable_at = col
                 is_trace = in_region(Region.TRACE) & (kind == i) & (element < depth)
-                access[name] = (is_trace | enable, Mux(is_trace, element, enable_at), Mux(is_trace, 0, 1))
+                access[name] = (is_trace | enable, ~is_trace)
 
         # -- memories and who drives their ports ----------------------------------------------
         users = {name: {"rd": [], "wr": []} for name in mems}
@@ -216,6 +234,8 @@ class Core(wiring.Component):
                         eng_wr.data[bits].eq(getattr(state_out, fname)),
                         eng_wr.en[lane].eq(neuron.state_wr.en[state.names.index(fname)]),
                     ]
+                else:  # never written by the engine: the command's data, so no data mux
+                    m.d.comb += eng_wr.data[bits].eq(wdata[:width])
             users[name]["rd"] = [(~cmd_path, eng_rd)]
             users[name]["wr"] = [(~cmd_path, eng_wr)]
         users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron.acc_rd)]
@@ -233,8 +253,17 @@ class Core(wiring.Component):
                 users[name]["rd"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_rd")))
                 users[name]["wr"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_wr")))
             for name in trace_names:
+                # the enable lane is the command path's alone: its data needs no mux
+                learn_wr = getattr(learn, f"{name}_wr")
+                eng_wr = write_port(mems[name][0], trace.size, trace.lanes).signature.create()
+                m.d.comb += [
+                    eng_wr.addr.eq(learn_wr.addr),
+                    eng_wr.en.eq(learn_wr.en & LANE_TRACE),
+                    trace(eng_wr.data).trace.eq(trace(learn_wr.data).trace),
+                    eng_wr.data[trace.lane :].eq(wdata[: trace.lane]),
+                ]
                 users[name]["rd"].append((~cmd_path, getattr(learn, f"{name}_rd")))
-                users[name]["wr"].append((~cmd_path, getattr(learn, f"{name}_wr")))
+                users[name]["wr"].append((~cmd_path, eng_wr))
         users["spikes"]["rd"].append((None, ctrl.spikes_rd))
 
         read_data = {}
@@ -263,7 +292,8 @@ class Core(wiring.Component):
                     rd = mem.read_port(transparent_for=(wr,))
             chain_rd, chain_wr = list(users[name]["rd"]), list(users[name]["wr"])
             if name in access:
-                selected, address, lane = access[name]
+                selected, lane = access[name]
+                address = cmd_addr
                 cmd_rd = read_port(depth, width).signature.create()
                 cmd_wr = (
                     WritePort.Signature(
@@ -295,43 +325,42 @@ class Core(wiring.Component):
                 with m.Case(Control.N_NEURONS):
                     m.d.sync += n_neurons.eq(Mux(wdata > n, n, wdata))
         rule_fields = list(rule_layout(spec))
-        with m.If(ctrl.mem_we & in_region(Region.STDP_RULE)):
-            for mat in range(2):
-                for f, (fname, _) in enumerate(rule_fields):
-                    with m.If(index == mat * 16 + f):
-                        m.d.sync += getattr(rules[mat], fname).eq(wdata)
+        # one field number for the write and the read decoders (their comparators are shared)
+        rule_field = Signal(5)
+        m.d.comb += rule_field.eq(Mux(in_region(Region.STDP_RULE), index[:5], RULE_STRIDE - 1))
+        with m.If(ctrl.mem_we):
+            with m.Switch(rule_field):
+                for mat in range(2):
+                    for f, (fname, _) in enumerate(rule_fields):
+                        with m.Case(mat * RULE_STRIDE + f):
+                            m.d.sync += getattr(rules[mat], fname).eq(wdata)
 
-        # -- read data: the word addressed by the last cycle's command ----------------------------
-        last_region = Signal.like(region)
-        last_index = Signal.like(index)
-        with m.If(ctrl.mem_re):
-            m.d.sync += [last_region.eq(region), last_index.eq(index)]
-        if learn:
-            last_kind, last_row_mat, last_col_mat = Signal(2), Signal(), Signal()
-            with m.If(ctrl.mem_re):
-                m.d.sync += [last_kind.eq(kind), last_row_mat.eq(row_mat), last_col_mat.eq(col_mat)]
-        rdata = Signal(DATA_BITS)
-        m.d.comb += ctrl.mem_rdata.eq(rdata)
+        # -- read data: the word addressed by the command (held by the controller) ---------------
+        # every readable word but STEP_COUNT fits ``narrow``; sign extension happens once
+        widths = [w for _, w, lanes in mems.values() if lanes == 1] + [f.width for _, f in rule_layout(spec)]
+        widths += [w for w in groups] + [trace.lane, 16]
+        narrow = Signal(signed(max(widths) + 1))
+        is_step_count = (region == Region.CONTROL) & (index == Control.STEP_COUNT)
+        m.d.comb += ctrl.mem_rdata.eq(Mux(is_step_count, ctrl.step, narrow.as_signed()))
 
-        with m.Switch(last_region):
+        with m.Switch(region):
             with m.Case(Region.CONTROL):
                 regs = {
                     Control.WEIGHT_SHIFT: weight_shift,
                     Control.N_INPUTS: n_inputs,
                     Control.N_NEURONS: n_neurons,
-                    Control.STEP_COUNT: ctrl.step,
                 }
-                with m.Switch(last_index):
+                with m.Switch(index):
                     for i, reg in regs.items():
                         with m.Case(i):
-                            m.d.comb += rdata.eq(reg)
+                            m.d.comb += narrow.eq(reg)
             with m.Case(Region.FF_WEIGHT):
-                m.d.comb += rdata.eq(read_data["ff"].as_signed())
+                m.d.comb += narrow.eq(read_data["ff"].as_signed())
             with m.Case(Region.REC_WEIGHT):
-                m.d.comb += rdata.eq(read_data["rec"].as_signed())
+                m.d.comb += narrow.eq(read_data["rec"].as_signed())
             for r, record, layout, field_index in (
-                (Region.NEURON_PARAM, "param", params, last_index[:4]),
-                (Region.NEURON_STATE, "state", state, last_index[:2]),
+                (Region.NEURON_PARAM, "param", params, index[:4]),
+                (Region.NEURON_STATE, "state", state, index[:2]),
             ):
                 with m.Case(r):
                     with m.Switch(field_index):
@@ -339,26 +368,27 @@ class Core(wiring.Component):
                             name, lane, width = home[record, fname]
                             value = read_data[name][lane * width : (lane + 1) * width]
                             with m.Case(i):
-                                m.d.comb += rdata.eq(
+                                m.d.comb += narrow.eq(
                                     value.as_signed() if layout[fname].shape.signed else value
                                 )
             with m.Case(Region.STDP_RULE):
-                for mat in range(2):
-                    for f, (fname, _) in enumerate(rule_fields):
-                        with m.If(last_index == mat * 16 + f):
-                            m.d.comb += rdata.eq(getattr(rules[mat], fname))
+                with m.Switch(rule_field):
+                    for mat in range(2):
+                        for f, (fname, _) in enumerate(rule_fields):
+                            with m.Case(mat * RULE_STRIDE + f):
+                                m.d.comb += narrow.eq(getattr(rules[mat], fname))
             if learn:
                 pre, post = trace_names[0::2], trace_names[1::2]
                 for r, selector, names, lane in (
-                    (Region.TRACE, last_kind, trace_names, "trace"),
-                    (Region.STDP_ROW_ENABLE, last_row_mat, pre, "enable"),
-                    (Region.STDP_COL_ENABLE, last_col_mat, post, "enable"),
+                    (Region.TRACE, kind, trace_names, "trace"),
+                    (Region.STDP_ROW_ENABLE, row_mat, pre, "enable"),
+                    (Region.STDP_COL_ENABLE, col_mat, post, "enable"),
                 ):
                     with m.Case(r):
                         with m.Switch(selector):
                             for i, name in enumerate(names):
                                 with m.Case(i):
-                                    m.d.comb += rdata.eq(getattr(trace(read_data[name]), lane))
+                                    m.d.comb += narrow.eq(getattr(trace(read_data[name]), lane))
         return m
 
     @staticmethod

@@ -92,8 +92,13 @@ class NeuronEngine(wiring.Component):
         spike = Signal()
         m.d.comb += spike.eq(~frozen & (v_int >= p.v_thresh))
 
-        def deliver(current, accumulated):
-            return sat(current + (accumulated << self.weight_shift), spec.i_bits)
+        # one delivery (shift and saturating add) for both currents: i_e in LOAD, i_i in the
+        # first MUL cycle (the reads of the neuron are repeated in LOAD so their data stays)
+        loading = Signal()
+        delivered = Signal(signed(spec.i_bits))
+        m.d.comb += delivered.eq(
+            sat(Mux(loading, st.i_e, st.i_i) + (Mux(loading, acc.e, acc.i) << self.weight_shift), spec.i_bits)
+        )
 
         m.d.sync += self.done.eq(0)
         with m.FSM():
@@ -124,11 +129,11 @@ class NeuronEngine(wiring.Component):
                 m.next = "READ"
             with m.State("LOAD"):
                 ref_dec = Mux(st.ref > 0, st.ref - 1, 0)
+                m.d.comb += [loading.eq(1), rd_addr.eq(j)]
                 m.d.sync += [
                     p.eq(par),
                     v.eq(st.v),
-                    i_e.eq(deliver(st.i_e, acc.e)),
-                    i_i.eq(deliver(st.i_i, acc.i)),
+                    i_e.eq(delivered),
                     ref.eq(ref_dec),
                     frozen.eq(ref_dec > 0),
                     step.eq(0),
@@ -138,7 +143,7 @@ class NeuronEngine(wiring.Component):
                 m.d.sync += step.eq(step + 1)
                 with m.Switch(step):
                     with m.Case(0):
-                        m.d.sync += total.eq(product)
+                        m.d.sync += [total.eq(product), i_i.eq(delivered)]
                     with m.Case(1, 2):
                         m.d.sync += total.eq(total + product)
                     with m.Case(3):
