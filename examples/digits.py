@@ -13,10 +13,12 @@ test accuracy of
 - the same in the torch fixed mode (one batch of all test digits; predictions must equal
   numba's),
 - the core's gateware (hdl/, in the Amaranth simulator behind the host driver) on the
-  first ``--rtl N`` test digits; its predictions must equal numba fixed mode's.
+  first ``--rtl N`` test digits (default 5): its output spike counts must equal numba
+  fixed mode's. The RTL runs cycle by cycle: a few minutes to load the 256 x 256 core over
+  the protocol and read it back, then tens of seconds per digit.
 
-    python examples/digits.py                  # full training (about 2-4 minutes on 2 CPU cores)
-    python examples/digits.py --epochs 3       # quick look
+    python examples/digits.py                  # full training (about 2-4 minutes on 2 CPU cores) + RTL
+    python examples/digits.py --epochs 3 --rtl 0   # quick look, no RTL
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--rtl", type=int, default=20, metavar="N", help="test digits to run on the simulated RTL (0: none)"
+        "--rtl", type=int, default=5, metavar="N", help="test digits to run on the simulated RTL (0: none)"
     )
     args = ap.parse_args(argv)
     train_x, train_y, test_x, test_y = load_task(seed=args.seed)
