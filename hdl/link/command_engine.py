@@ -37,10 +37,10 @@ from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_siz
 from firmware_host.protocol import (
     ADDRESS,
     EXECUTE_ONCE,
-    HEADER,
     IDENTITY,
     PROTOCOL_VERSION,
     REPLY,
+    SPIKE_RECORD,
     SPIKES_IN,
     SPIKES_RESEND,
     STEP,
@@ -198,18 +198,38 @@ class CommandEngine(wiring.Component):
         def le(v, nb):
             return [b(v, i) for i in range(nb)]
 
-        head = [Const(PROTOCOL_VERSION, 8)]  # then seq, opcode, length
-        ok_head = [r_status, Const(params.credits, 8)]
+        # Every reply starts with the header (5 bytes) and, but for SPIKES_OUT, the status
+        # and the credits (positions 5, 6); the fixed fields of the other kinds sit at
+        # positions 7 to 15, aligned so that each position has at most three sources
+        # (STEP skips position 7, SPIKES_OUT jumps from 4 to 7): a small select per
+        # position instead of one over every byte of every kind.
         rec_head = [*le(rec_counter, 2), *le(rec_t, 4), rec_flags, *le(rec_count, 2)]
-        fixed = {
-            K_PLAIN: ok_head,
-            K_IDENT: ok_head,
-            K_STATUS: [*ok_head, b(running, 0), *le(now, 4), *le(records, 2), flags],
-            K_STEP: [*ok_head, *le(now, 4), *le(records, 2)],
-            K_READ: [*ok_head, *le(hdr, ADDRESS.size)],
-            K_RESEND: [*ok_head, *rec_head],
-            K_OUT: rec_head,
-        }
+        stat_ext = [b(running, 0), *le(now, 4), *le(records, 2), flags]  # STATUS; STEP from 8
+        G_STAT, G_READ, G_REC = range(3)
+        grp = Signal(2)
+        with m.Switch(kind):
+            with m.Case(K_READ):
+                m.d.comb += grp.eq(G_READ)
+            with m.Case(K_RESEND, K_OUT):
+                m.d.comb += grp.eq(G_REC)
+        is_out = kind == K_OUT
+        last_pos = {K_PLAIN: 6, K_IDENT: 6, K_STATUS: 14, K_STEP: 13, K_READ: 13, K_RESEND: 15, K_OUT: 15}
+        blen = Signal(16)  # the header's length field: fixed fields and tail
+        rec_len = Signal(16)
+        m.d.comb += rec_len.eq(rec_count * 2 + Mux(is_out, SPIKE_RECORD.size, SPIKE_RECORD.size + 2))
+        with m.Switch(kind):
+            with m.Case(K_PLAIN):
+                m.d.comb += blen.eq(2)
+            with m.Case(K_IDENT):
+                m.d.comb += blen.eq(2 + IDENTITY.size)
+            with m.Case(K_STATUS):
+                m.d.comb += blen.eq(2 + len(stat_ext))
+            with m.Case(K_STEP):
+                m.d.comb += blen.eq(2 + len(stat_ext) - 2)
+            with m.Case(K_READ):
+                m.d.comb += blen.eq(total + 2 + ADDRESS.size)
+            with m.Case(K_RESEND, K_OUT):
+                m.d.comb += blen.eq(rec_len)
         tail_len = Signal(16)
         with m.Switch(kind):
             with m.Case(K_IDENT):
@@ -218,47 +238,35 @@ class CommandEngine(wiring.Component):
                 m.d.comb += tail_len.eq(total)
             with m.Case(K_RESEND, K_OUT):
                 m.d.comb += tail_len.eq(rec_count * 2)
-        blen = Signal(16)  # the header's length field
-        plen = Signal(5)  # header and fixed fields
+        end_pos = Signal(4)
         with m.Switch(kind):
-            for kd, items in fixed.items():
+            for kd, p in last_pos.items():
                 with m.Case(kd):
-                    m.d.comb += [blen.eq(tail_len + len(items)), plen.eq(HEADER.size + len(items))]
-        is_out = kind == K_OUT
-        # every byte a reply can send, once: (kind, position) selects one of them
-        seq_out, op_out, op_reply = rec_head[0], Const(Opcode.SPIKES_OUT, 8), desc.opcode | REPLY
-        sources: list[Value] = []
-
-        def source(v) -> int:
-            for i, known in enumerate(sources):
-                if known is v:
-                    return i
-            sources.append(v)
-            return len(sources) - 1
-
-        len_lo, len_hi = b(blen, 0), b(blen, 1)
-        sel = Signal(range(64))
-        with m.Switch(kind):
-            for kd, items in fixed.items():
-                out = kd == K_OUT
-                row = [
-                    head[0],
-                    seq_out if out else desc.seq,
-                    op_out if out else op_reply,
-                    len_lo,
-                    len_hi,
-                    *items,
-                ]
-                with m.Case(kd):
-                    with m.Switch(pidx):
-                        for p, v in enumerate(row):
-                            with m.Case(p):
-                                m.d.comb += sel.eq(source(v))
+                    m.d.comb += end_pos.eq(p)
         pbyte = Signal(8)
-        with m.Switch(sel):
-            for i, v in enumerate(sources):
-                with m.Case(i):
+        head = [
+            Const(PROTOCOL_VERSION, 8),
+            Mux(is_out, rec_head[0], desc.seq),
+            Mux(is_out, Opcode.SPIKES_OUT, desc.opcode | REPLY),
+            b(blen, 0),
+            b(blen, 1),
+            r_status,
+            Const(params.credits, 8),
+        ]
+        rd_ext = le(hdr, ADDRESS.size)
+        with m.Switch(pidx):
+            for p, v in enumerate(head):
+                with m.Case(p):
                     m.d.comb += pbyte.eq(v)
+            for p in range(7, 16):
+                i = p - 7
+                srcs = {G_STAT: stat_ext, G_READ: rd_ext, G_REC: rec_head}
+                with m.Case(p):
+                    with m.Switch(grp):
+                        for g, items in srcs.items():
+                            if i < len(items):
+                                with m.Case(g):
+                                    m.d.comb += pbyte.eq(items[i])
 
         def send(kd, status=None):
             """Start sending a frame of kind ``kd`` (goes to EMIT)."""
@@ -639,7 +647,7 @@ class CommandEngine(wiring.Component):
             # -- sending: header and fixed fields, then the tail ----------------------------------
             with m.State("EMIT"):
                 no_tail = tail_len == 0
-                end = pidx == plen - 1
+                end = pidx == end_pos
                 m.d.comb += [
                     self.tx.valid.eq(1),
                     self.tx.payload.data.eq(pbyte),
@@ -647,6 +655,10 @@ class CommandEngine(wiring.Component):
                 ]
                 with m.If(self.tx.ready):
                     m.d.sync += pidx.eq(pidx + 1)
+                    with m.If(is_out & (pidx == 4)):
+                        m.d.sync += pidx.eq(7)
+                    with m.If((kind == K_STEP) & (pidx == 6)):
+                        m.d.sync += pidx.eq(8)
                     with m.If(end):
                         with m.If(no_tail):
                             m.next = "SENT"
