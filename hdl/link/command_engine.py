@@ -33,7 +33,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory, ReadPort
 from amaranth.lib.wiring import In, Out
 
-from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size
+from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size, word_bits
 from firmware_host.protocol import (
     ADDRESS,
     EXECUTE_ONCE,
@@ -167,10 +167,16 @@ class CommandEngine(wiring.Component):
         rec_counter, rec_t, rec_flags, rec_count = Signal(16), Signal(32), Signal(8), Signal(range(n + 1))
 
         # -- word loop (WRITE and READ words, SPIKES_IN indices) -----------------------------------
-        widx = Signal(16)  # word number
+        # a request's words fit in one region (checked first), SPIKES_IN's indices in a payload
+        max_words = max(max(region_size(spec, r) for r in Region), max_payload // 2)
+        max_bytes = max(
+            sum((word_bits(spec, r, i).bits + 7) // 8 for i in range(region_size(spec, r))) for r in Region
+        )
+        wb = _bits(max_words)
+        widx = Signal(wb)  # word number
         bidx = Signal(2)  # byte in the word
         value = Signal(32)  # the word (gathered byte by byte, or read from the core)
-        total = Signal(17)  # wire bytes of the words
+        total = Signal(range(max_bytes + 1))  # wire bytes of the words
         mode = Signal(2)
         W_CHECK, W_COMMIT, S_CHECK, S_SET = range(4)
         bad_value, bad_status = Signal(), Signal(8)  # width errors; the first CONTROL error
@@ -508,7 +514,7 @@ class CommandEngine(wiring.Component):
 
             # -- WRITE, READ: measure, check, commit the words ------------------------------
             with m.State("MEASURE"):
-                with m.If(widx == count):
+                with m.If(widx == count[:wb]):
                     with m.If(opcode == Opcode.READ):
                         with m.If(ADDRESS.size + total + 2 > max_payload):
                             reply(Status.BAD_LENGTH)
@@ -539,7 +545,7 @@ class CommandEngine(wiring.Component):
                     m.d.sync += bidx.eq(bidx + 1)
 
             with m.State("WORD_DONE"):
-                last = widx + 1 == Mux(mode >= S_CHECK, spk_count, count)
+                last = widx + 1 == Mux(mode >= S_CHECK, spk_count[:wb], count[:wb])
                 m.d.sync += widx.eq(widx + 1)
                 m.next = "WORDS"
                 with m.Switch(mode):
@@ -630,7 +636,7 @@ class CommandEngine(wiring.Component):
                     m.d.sync += [value.eq(self.resp.payload.data), bidx.eq(0)]
                     m.next = "READ_EMIT"
             with m.State("READ_EMIT"):
-                final = (widx + 1 == count) & (bidx == nbytes - 1)
+                final = (widx + 1 == count[:wb]) & (bidx == nbytes - 1)
                 m.d.comb += [
                     self.tx.valid.eq(1),
                     self.tx.payload.data.eq(value.word_select(bidx, 8)),
