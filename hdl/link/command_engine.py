@@ -220,8 +220,9 @@ class CommandEngine(wiring.Component):
                 m.d.comb += grp.eq(G_REC)
         is_out = kind == K_OUT
         last_pos = {K_PLAIN: 6, K_IDENT: 6, K_STATUS: 14, K_STEP: 13, K_READ: 13, K_RESEND: 15, K_OUT: 15}
-        blen = Signal(16)  # the header's length field: fixed fields and tail
-        rec_len = Signal(16)
+        # the header's length field: fixed fields and tail (a READ reply fits in max_payload)
+        blen = Signal(_bits(max(max_payload, 2 * n + 2 + SPIKE_RECORD.size, 2 + IDENTITY.size)))
+        rec_len = Signal.like(blen)
         m.d.comb += rec_len.eq(rec_count * 2 + Mux(is_out, SPIKE_RECORD.size, SPIKE_RECORD.size + 2))
         with m.Switch(kind):
             with m.Case(K_PLAIN):
@@ -236,7 +237,7 @@ class CommandEngine(wiring.Component):
                 m.d.comb += blen.eq(total + 2 + ADDRESS.size)
             with m.Case(K_RESEND, K_OUT):
                 m.d.comb += blen.eq(rec_len)
-        tail_len = Signal(16)
+        tail_len = Signal.like(tidx)  # a READ's total fits (its reply is within max_payload)
         with m.Switch(kind):
             with m.Case(K_IDENT):
                 m.d.comb += tail_len.eq(IDENTITY.size)
@@ -476,15 +477,15 @@ class CommandEngine(wiring.Component):
                     step_reply(Status.OK)
                 with m.Elif(~stepping & self.frames.valid):
                     m.d.comb += [self.frames.ready.eq(1), off_next.eq(0)]
-                    m.d.sync += [desc.eq(self.frames.payload), hdr.eq(0)]
+                    m.d.sync += desc.eq(self.frames.payload)
                     m.d.sync += held.eq(self.frames.payload.nak == 0)
                     m.next = "HDR"
 
-            with m.State("HDR"):  # the payload's first bytes into hdr
-                with m.If((desc.nak != 0) | (off >= length) | (off >= ADDRESS.size)):
+            with m.State("HDR"):  # the payload's first bytes shift into hdr, zeros past its end
+                with m.If(off == ADDRESS.size):
                     m.next = "DISPATCH"
                 with m.Else():
-                    m.d.sync += hdr.word_select(off[:3], 8).eq(byte)
+                    m.d.sync += hdr.eq(Cat(hdr[8:], Mux(off < length, byte, 0)))
                     m.d.comb += off_next.eq(off + 1)
 
             with m.State("DISPATCH"):
@@ -673,7 +674,7 @@ class CommandEngine(wiring.Component):
                         with m.Else():
                             m.next = "TAIL"
             with m.State("TAIL"):  # IDENTIFY ROM or the spike record, byte by byte
-                final = tidx == tail_len - 1
+                final = tidx + 1 == tail_len
                 rec_byte = Mux(tidx[0], b(rec_data, 1), b(rec_data, 0))
                 m.d.comb += [
                     self.tx.valid.eq(1),
