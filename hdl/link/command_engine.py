@@ -158,7 +158,9 @@ class CommandEngine(wiring.Component):
         stepping = Signal()  # a STEP request is being executed: its reply is due when steps_left is 0
         steps_left = Signal(32)
         now = Signal(32)  # timestep of the core (steps done since RESET_STATE)
-        next_feed = Signal(32)  # first timestep whose inputs have not gone to the core
+        # the first timestep whose inputs have not gone to the core is now + fed: inputs go
+        # to the core just before their timestep starts, and now counts the ended ones
+        fed = Signal()
         records = Signal(16)
         flags, pending_flags = Signal(8), Signal(8)
         last_once, last_once_valid = Signal(8), Signal()
@@ -305,7 +307,7 @@ class CommandEngine(wiring.Component):
                 payload.data.eq(data),
             ]
 
-        # feeding the inputs of timestep next_feed to the core, then continuing
+        # feeding the inputs of timestep now + fed to the core, then continuing
         cont = Signal(2)
         C_STEP, C_RUN, C_ACK = range(3)
         bit_i = Signal(range(k2 + 1))
@@ -318,7 +320,7 @@ class CommandEngine(wiring.Component):
         feed_bit = rb_rd.data[rec_bits:].bit_select(slot, 1)
 
         def feed(then):
-            m.d.sync += [cont.eq(then), slot.eq(next_feed[:sbits])]
+            m.d.sync += [cont.eq(then), slot.eq(now[:sbits] + fed)]
             m.next = "FEED_START"
 
         # clearing the input bitmap (one slot, or all), then continuing
@@ -351,9 +353,14 @@ class CommandEngine(wiring.Component):
 
         opcode = desc.opcode
 
-        # SPIKES_IN timestep against next_feed: late, or too far ahead
+        # SPIKES_IN timestep against now + fed: late, or too far ahead
+        # ahead = spk_t - (now + fed) in 33 bits: one adder, ~fed as its carry in
         ahead = Signal(33)
-        m.d.comb += ahead.eq(spk_t - next_feed)
+        ahead_sum = Signal(34)
+        m.d.comb += [
+            ahead_sum.eq(Cat(~fed, spk_t, Const(0, 1)) + Cat(Const(1, 1), ~now, Const(1, 1))),
+            ahead.eq(ahead_sum[1:]),
+        ]
         late = ahead[32]
         too_far = ahead[sbits:] != 0  # >= depth (and not late)
 
@@ -695,9 +702,9 @@ class CommandEngine(wiring.Component):
             with m.State("FEED_START"):  # slot is set: address its first bit
                 m.d.comb += bit_i_next.eq(0)
                 m.next = "FEED"
-            with m.State("FEED"):  # inputs of next_feed: an INPUT per set bit, clearing it
+            with m.State("FEED"):  # inputs of now + fed: an INPUT per set bit, clearing it
                 with m.If(bit_i == k2):
-                    m.d.sync += next_feed.eq(next_feed + 1)
+                    m.d.sync += fed.eq(1)
                     m.next = "FED"
                 with m.Elif(feed_bit & (bit_i < k)):
                     m.next = "FEED_SEND"
@@ -739,7 +746,7 @@ class CommandEngine(wiring.Component):
                 with m.Else():
                     m.next = "STEP_NEXT"
             with m.State("STEP_NEXT"):
-                m.d.sync += [now.eq(now + 1), scount.eq(0)]
+                m.d.sync += [now.eq(now + 1), scount.eq(0), fed.eq(0)]
                 with m.If(~running & (steps_left != 0)):
                     m.d.sync += steps_left.eq(steps_left - 1)
                 # the next timestep starts as soon as the core has this answer: its inputs first
@@ -762,7 +769,7 @@ class CommandEngine(wiring.Component):
                 with m.If(self.cmd.ready):
                     m.d.sync += [
                         now.eq(0),
-                        next_feed.eq(0),
+                        fed.eq(0),
                         records.eq(0),
                         flags.eq(0),
                         pending_flags.eq(0),
