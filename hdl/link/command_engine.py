@@ -324,13 +324,13 @@ class CommandEngine(wiring.Component):
             m.next = "FEED_START"
 
         # clearing the input bitmap (one slot, or all), then continuing
-        clr_addr = Signal(range(k2 + 1))
+        # (bit_i walks the words: feeding and clearing never overlap)
         clr_all = Signal()
 
         # CLEAR_CONFIG walk
         cfg_max = max(region_size(spec, r) for r in CONFIG_REGIONS)
         cfg_r = Signal(range(len(CONFIG_REGIONS) + 1))
-        cfg_i = Signal(range(cfg_max + 1))
+        # the index is widx (cur, with the empty request's hdr all zeros)
         cfg_region, cfg_last = Signal(4), Signal(range(cfg_max + 1))
         with m.Switch(cfg_r):
             for i, r in enumerate(CONFIG_REGIONS):
@@ -436,7 +436,7 @@ class CommandEngine(wiring.Component):
                     with m.Elif(running):
                         reply(Status.BUSY)
                     with m.Else():
-                        m.d.sync += [cfg_r.eq(0), cfg_i.eq(0)]
+                        m.d.sync += [cfg_r.eq(0), widx.eq(0)]
                         m.next = "CLEAR_CONFIG"
                 with m.Case(Opcode.SPIKES_IN):
                     with m.If((length < SPIKES_IN.size) | (length != SPIKES_IN.size + 2 * spk_count)):
@@ -612,17 +612,18 @@ class CommandEngine(wiring.Component):
                     with m.Elif(too_far):
                         reply(Status.BUSY)
                     with m.Else():  # set, not add: clear the timestep's bits first
-                        m.d.sync += [slot.eq(spk_t[:sbits]), clr_addr.eq(0), clr_all.eq(0)]
+                        m.d.sync += [slot.eq(spk_t[:sbits]), clr_all.eq(0)]
+                        m.d.comb += bit_i_next.eq(0)
                         m.next = "CLEAR_BITS"
 
             with m.State("CLEAR_BITS"):
                 m.d.comb += [
-                    rb_wr.addr.eq(clr_addr),
+                    rb_wr.addr.eq(bit_i),
                     rb_wr.data.eq(0),
-                    rb_wr.en.eq(Mux(clr_addr == k2, 0, Mux(clr_all, -1 << rec_bits, slot_bit))),
+                    rb_wr.en.eq(Mux(bit_i == k2, 0, Mux(clr_all, -1 << rec_bits, slot_bit))),
                 ]
-                m.d.sync += clr_addr.eq(clr_addr + 1)
-                with m.If(clr_addr == k2):
+                m.d.comb += bit_i_next.eq(bit_i + 1)
+                with m.If(bit_i == k2):
                     with m.If(opcode == Opcode.SPIKES_IN):
                         with m.If(spk_count == 0):
                             reply(Status.OK)
@@ -775,18 +776,18 @@ class CommandEngine(wiring.Component):
                         pending_flags.eq(0),
                         have_record.eq(0),
                         scount.eq(0),
-                        clr_addr.eq(0),
                         clr_all.eq(1),
                         last_once.eq(desc.seq),
                         last_once_valid.eq(1),
                     ]
+                    m.d.comb += bit_i_next.eq(0)
                     m.next = "CLEAR_BITS"
             with m.State("CLEAR_CONFIG"):
-                command(Op.WRITE, cfg_region, cfg_i, 0)
+                command(Op.WRITE, cfg_region, cur, 0)
                 with m.If(self.cmd.ready):
-                    m.d.sync += cfg_i.eq(cfg_i + 1)
-                    with m.If(cfg_i == cfg_last):
-                        m.d.sync += [cfg_i.eq(0), cfg_r.eq(cfg_r + 1)]
+                    m.d.sync += widx.eq(widx + 1)
+                    with m.If(widx == cfg_last):
+                        m.d.sync += [widx.eq(0), cfg_r.eq(cfg_r + 1)]
                         with m.If(cfg_r == len(CONFIG_REGIONS) - 1):
                             m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
                             reply(Status.OK)

@@ -210,3 +210,24 @@ def test_free_run_and_halt():
         send(10, Opcode.READ, ADDRESS.pack(Region.CONTROL, Control.STEP_COUNT, 1))[1][ADDRESS.size :]
         == data[1:5]
     )
+
+
+def test_clear_config_zeroes_every_config_word():
+    """CLEAR_CONFIG as the engine walks it: every configuration word of every region
+    (first and last words set beforehand), nothing else; read back equal to the model."""
+    from firmware_host.memory_map import CONFIG_REGIONS, region_size
+
+    p = Pair(SPEC)
+    for region in [*CONFIG_REGIONS, Region.NEURON_STATE]:
+        size = region_size(SPEC, region)
+        last = Control.N_NEURONS if region is Region.CONTROL else size - 1
+        assert p.write(region, 0, [1]) is Status.OK
+        assert p.write(region, last, [1]) is Status.OK
+    assert p.send(Opcode.CLEAR_CONFIG)[0] is Status.OK
+    for region in [*CONFIG_REGIONS, Region.NEURON_STATE]:
+        size = region_size(SPEC, region)
+        for index in range(0, size, 16):
+            status, data = p.read(region, index, min(16, size - index))
+            assert status is Status.OK
+            if region is not Region.NEURON_STATE and region is not Region.CONTROL:
+                assert not any(data[ADDRESS.size :])
