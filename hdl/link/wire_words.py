@@ -17,15 +17,17 @@ SLOTS = 16  # every record stride divides 16
 
 def in_range(m: Module, spec: CoreSpec, region, index, count) -> Signal:
     """``region`` exists and ``index .. index + count - 1`` lies inside it."""
-    # every region is smaller than 2**bits: a larger index is out of range whatever count is
+    # every region is smaller than 2**bits: a larger index or count is out of range
     bits = max(region_size(spec, r) for r in Region).bit_length()
-    end = Signal(max(bits, len(count)) + 1)
-    m.d.comb += end.eq(index[:bits] + count)
-    ok = Signal()
+    end = Signal(bits + 1)
+    m.d.comb += end.eq(index[:bits] + count[:bits])
+    size, known = Signal(bits + 1), Signal()  # one compare against the region's size
     with m.Switch(region):
         for r in Region:
             with m.Case(r):
-                m.d.comb += ok.eq((index[bits:] == 0) & (end <= region_size(spec, r)))
+                m.d.comb += [size.eq(region_size(spec, r)), known.eq(1)]
+    ok = Signal()
+    m.d.comb += ok.eq(known & (index[bits:] == 0) & (count[bits:] == 0) & (end <= size))
     return ok
 
 
