@@ -123,8 +123,8 @@ class FrameDecoder(wiring.Component):
 
         # the delimiter: judge the frame
         desc = self.frames.payload
-        with m.If(self.bytes.valid & (byte == 0)):
-            restart()
+        delimiter = self.bytes.valid & (byte == 0)
+        with m.If(delimiter):
             with m.If(in_frame):
                 status = Signal(8)
                 payload = pos - hsize - CRC_BYTES
@@ -153,9 +153,9 @@ class FrameDecoder(wiring.Component):
                     ]
                     with m.If((status == Status.OK) & self.frames.ready):
                         m.d.sync += start.eq(start + length)  # the buffer keeps the payload
-        with m.Elif(in_frame):
-            with m.If(idle == self.timeout):  # the line went quiet inside a frame: drop it
-                restart()
-            with m.Elif(~self.bytes.valid):
-                m.d.sync += idle.eq(idle + 1)
+        # the delimiter, or the line went quiet inside a frame (drop it): one restart
+        with m.If(delimiter | (in_frame & (idle == self.timeout))):
+            restart()
+        with m.Elif(in_frame & ~self.bytes.valid):
+            m.d.sync += idle.eq(idle + 1)
         return m
