@@ -277,12 +277,35 @@ class CommandEngine(wiring.Component):
                                 with m.Case(g):
                                     m.d.comb += pbyte.eq(items[i])
 
+        # replies start from many places: each sets these, one update below applies them
+        do_send, do_release = Signal(), Signal()
+        send_kind, send_status = Signal(3), Signal(8)
+        with m.If(do_send):
+            m.d.sync += [kind.eq(send_kind), pidx.eq(0)]
+            m.d.sync += r_status.eq(send_status)
+            m.d.comb += tidx_next.eq(0)
+        # the word loop starts from several places: one update
+        start_words, start_mode = Signal(), Signal(2)
+        with m.If(start_words):
+            m.d.sync += [widx.eq(0), bidx.eq(0), mode.eq(start_mode)]
+            m.d.comb += off_next.eq(Mux(start_mode >= S_CHECK, SPIKES_IN.size, ADDRESS.size))
+
+        def words(mode_):
+            """Walk the request's words (after its fixed fields) in ``mode_``."""
+            m.d.comb += [start_words.eq(1), start_mode.eq(mode_)]
+            m.next = "WORDS"
+
+        mark_once = Signal()  # a run-state command: its seq is the last one
+        with m.If(mark_once):
+            m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
+        with m.If(do_release & held):
+            m.d.sync += [self.released.eq(self.released + desc.length), held.eq(0)]
+
         def send(kd, status=None):
             """Start sending a frame of kind ``kd`` (goes to EMIT)."""
-            m.d.sync += [kind.eq(kd), pidx.eq(0)]
+            m.d.comb += [do_send.eq(1), send_kind.eq(kd)]
             if status is not None:
-                m.d.sync += r_status.eq(status)
-            m.d.comb += tidx_next.eq(0)
+                m.d.comb += send_status.eq(status)
             m.next = "EMIT"
 
         def reply(status, kd=K_PLAIN):
@@ -291,8 +314,7 @@ class CommandEngine(wiring.Component):
             release()
 
         def release():
-            with m.If(held):
-                m.d.sync += [self.released.eq(self.released + desc.length), held.eq(0)]
+            m.d.comb += do_release.eq(1)
 
         def step_reply(status):
             reply(status, K_STEP)
@@ -406,10 +428,10 @@ class CommandEngine(wiring.Component):
                     with m.If(length != 0):
                         reply(Status.BAD_LENGTH)
                     with m.Elif(running):
-                        m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
+                        m.d.comb += mark_once.eq(1)
                         reply(Status.OK)
                     with m.Else():
-                        m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
+                        m.d.comb += mark_once.eq(1)
                         feed(C_RUN)
                 with m.Case(Opcode.STEP):
                     with m.If(length != STEP.size):
@@ -417,7 +439,7 @@ class CommandEngine(wiring.Component):
                     with m.Elif(running):
                         reply(Status.BUSY)
                     with m.Else():
-                        m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
+                        m.d.comb += mark_once.eq(1)
                         release()
                         with m.If(steps == 0):
                             step_reply(Status.OK)
@@ -446,14 +468,8 @@ class CommandEngine(wiring.Component):
                         m.next = "CHECKED"
                         m.d.sync += mode.eq(S_CHECK)
                     with m.Else():
-                        m.d.sync += [
-                            widx.eq(0),
-                            bidx.eq(0),
-                            bad_value.eq(0),
-                            mode.eq(S_CHECK),
-                        ]
-                        m.d.comb += off_next.eq(SPIKES_IN.size)
-                        m.next = "WORDS"
+                        m.d.sync += bad_value.eq(0)
+                        words(S_CHECK)
                 with m.Case(Opcode.SPIKES_RESEND):
                     with m.If(length != SPIKES_RESEND.size):
                         reply(Status.BAD_LENGTH)
@@ -534,9 +550,7 @@ class CommandEngine(wiring.Component):
                     with m.Elif(count == 0):
                         reply(Status.OK)
                     with m.Else():
-                        m.d.sync += [widx.eq(0), bidx.eq(0), mode.eq(W_CHECK)]
-                        m.d.comb += off_next.eq(ADDRESS.size)
-                        m.next = "WORDS"
+                        words(W_CHECK)
                 with m.Else():
                     m.d.sync += [total.eq(total + nbytes), widx.eq(widx + 1)]
 
@@ -597,9 +611,7 @@ class CommandEngine(wiring.Component):
                     with m.Elif(bad_status != Status.OK):
                         reply(bad_status)
                     with m.Else():
-                        m.d.sync += [widx.eq(0), mode.eq(W_COMMIT)]
-                        m.d.comb += off_next.eq(ADDRESS.size)
-                        m.next = "WORDS"
+                        words(W_COMMIT)
                 with m.Else():  # SPIKES_IN
                     with m.If(bad_value):
                         reply(Status.ADDRESS_OUT_OF_RANGE)
@@ -628,9 +640,7 @@ class CommandEngine(wiring.Component):
                         with m.If(spk_count == 0):
                             reply(Status.OK)
                         with m.Else():
-                            m.d.sync += [widx.eq(0), bidx.eq(0), mode.eq(S_SET)]
-                            m.d.comb += off_next.eq(SPIKES_IN.size)
-                            m.next = "WORDS"
+                            words(S_SET)
                     with m.Else():  # RESET_STATE
                         reply(Status.OK)
 
@@ -763,7 +773,8 @@ class CommandEngine(wiring.Component):
             with m.State("HALT"):
                 command(Op.HALT)
                 with m.If(self.cmd.ready):
-                    m.d.sync += [running.eq(0), last_once.eq(desc.seq), last_once_valid.eq(1)]
+                    m.d.sync += running.eq(0)
+                    m.d.comb += mark_once.eq(1)
                     reply(Status.OK)
             with m.State("RESET"):
                 command(Op.RESET_STATE)
@@ -777,10 +788,8 @@ class CommandEngine(wiring.Component):
                         have_record.eq(0),
                         scount.eq(0),
                         clr_all.eq(1),
-                        last_once.eq(desc.seq),
-                        last_once_valid.eq(1),
                     ]
-                    m.d.comb += bit_i_next.eq(0)
+                    m.d.comb += [bit_i_next.eq(0), mark_once.eq(1)]
                     m.next = "CLEAR_BITS"
             with m.State("CLEAR_CONFIG"):
                 command(Op.WRITE, cfg_region, cur, 0)
@@ -789,7 +798,7 @@ class CommandEngine(wiring.Component):
                     with m.If(widx == cfg_last):
                         m.d.sync += [widx.eq(0), cfg_r.eq(cfg_r + 1)]
                         with m.If(cfg_r == len(CONFIG_REGIONS) - 1):
-                            m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
+                            m.d.comb += mark_once.eq(1)
                             reply(Status.OK)
         # the shared memory's read port: the input bitmap while feeding, else the record
         feeding = fsm.ongoing("FEED_START") | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
