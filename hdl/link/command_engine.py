@@ -192,7 +192,7 @@ class CommandEngine(wiring.Component):
         kind = Signal(3)
         r_status = Signal(8)
         pidx = Signal(4)
-        tidx = Signal(range(max(max_payload, IDENTITY.size, 2 * n) + 1))
+        tidx = Signal(range(max(IDENTITY.size, 2 * n) + 1))  # a READ's words go by widx, bidx
         tidx_next = Signal.like(tidx)
         m.d.comb += tidx_next.eq(tidx)
         m.d.sync += tidx.eq(tidx_next)
@@ -239,12 +239,12 @@ class CommandEngine(wiring.Component):
                 m.d.comb += blen.eq(total + 2 + ADDRESS.size)
             with m.Case(K_RESEND, K_OUT):
                 m.d.comb += blen.eq(rec_len)
-        tail_len = Signal.like(tidx)  # a READ's total fits (its reply is within max_payload)
+        tail_len = Signal.like(tidx)  # of a READ only whether it has one
         with m.Switch(kind):
             with m.Case(K_IDENT):
                 m.d.comb += tail_len.eq(IDENTITY.size)
             with m.Case(K_READ):
-                m.d.comb += tail_len.eq(total)
+                m.d.comb += tail_len.eq(total != 0)
             with m.Case(K_RESEND, K_OUT):
                 m.d.comb += tail_len.eq(rec_count * 2)
         end_pos = Signal(4)
