@@ -263,19 +263,24 @@ class CommandEngine(wiring.Component):
             Const(params.credits, 8),
         ]
         rd_ext = le(hdr, ADDRESS.size)
-        with m.Switch(pidx):
-            for p, v in enumerate(head):
-                with m.Case(p):
-                    m.d.comb += pbyte.eq(v)
-            for p in range(7, 16):
-                i = p - 7
-                srcs = {G_STAT: stat_ext, G_READ: rd_ext, G_REC: rec_head}
-                with m.Case(p):
-                    with m.Switch(grp):
-                        for g, items in srcs.items():
-                            if i < len(items):
-                                with m.Case(g):
-                                    m.d.comb += pbyte.eq(items[i])
+        # a byte per group by position, then the group: smaller selects than one by both
+        ext = {}
+        for g, items in {G_STAT: stat_ext, G_READ: rd_ext, G_REC: rec_head}.items():
+            ext[g] = Signal(8)  # the group's byte at pidx (7..15)
+            with m.Switch(pidx):
+                for i, v in enumerate(items):
+                    with m.Case(7 + i):
+                        m.d.comb += ext[g].eq(v)
+        with m.If(pidx < 7):
+            with m.Switch(pidx):
+                for p, v in enumerate(head):
+                    with m.Case(p):
+                        m.d.comb += pbyte.eq(v)
+        with m.Else():
+            with m.Switch(grp):
+                for g, sig in ext.items():
+                    with m.Case(g):
+                        m.d.comb += pbyte.eq(sig)
 
         # replies start from many places: each sets these, one update below applies them
         do_send, do_release = Signal(), Signal()
