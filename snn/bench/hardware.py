@@ -1,4 +1,4 @@
-"""Hardware benchmark: the default core built for iCEBreaker and ULX3S-85F, beside NeuroCoreX.
+"""Hardware benchmark: the default core built for iCEBreaker and ULX3S-45F/85F, beside NeuroCoreX.
 
 ``python -m snn.bench.hardware [--activity A] [--out build/bench-hardware]`` runs the
 full builds (a few minutes: yosys + nextpnr through YoWASP) and prints one table.
@@ -34,7 +34,7 @@ NEUROCOREX = {
     "real-time factor dt=0.1 ms": "0.10",
     "build": "Vivado 2023.1",
 }
-BOARDS = ("icebreaker", "ulx3s-85f")
+BOARDS = ("icebreaker", "ulx3s-45f", "ulx3s-85f")
 
 
 def column(board_name: str, activity: float, out: Path) -> dict[str, str]:
