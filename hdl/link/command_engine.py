@@ -124,7 +124,9 @@ class CommandEngine(wiring.Component):
 
         # -- memories: IDENTIFY ROM; spike record + input bitmap ------------------------------
         ident_bytes = list(self.identity.pack())
-        m.submodules.ident = ident = Memory(shape=8, depth=len(ident_bytes), init=ident_bytes)
+        m.submodules.ident = ident = Memory(
+            shape=8, depth=len(ident_bytes), init=ident_bytes, attrs={"ram_style": "block"}
+        )
         ident_rd = ident.read_port()
         rec_bits = _bits(n - 1)  # a neuron number
         m.submodules.record = rb = Memory(shape=rec_bits + depth, depth=max(n, k2), init=[])

@@ -7,7 +7,6 @@ in front, and the RTL bridge (:mod:`hdl.link.rtl_device`) feeds bytes straight i
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -15,6 +14,7 @@ from firmware_host.protocol import CRC_BYTES, PROTOCOL_VERSION
 from hdl.core import Core
 from snn.core_spec import CoreSpec
 
+from .block_fifo import BlockFIFO
 from .command_engine import NAKS, CommandEngine, request_layout
 from .frame_decoder import FrameDecoder
 from .frame_encoder import FrameEncoder
@@ -54,7 +54,9 @@ class LinkCore(wiring.Component):
         m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
         engine = m.submodules.engine = CommandEngine(spec, params, ptr_bits=dec.ptr_bits)
         layout = request_layout(engine.length_bits)
-        m.submodules.frames = fifo = SyncFIFO(width=layout.size, depth=params.credits + 2)
+        # credits + 2 descriptors at least (frames NAKed by the decoder take no credit)
+        slots = 1 << (params.credits + 1).bit_length()
+        m.submodules.frames = fifo = BlockFIFO(width=layout.size, depth=slots)
         # the FIFO keeps what the engine needs of a descriptor: the status as a 2-bit code,
         # the version as a flag, the length in the bits of max_payload (a longer payload
         # is BAD_LENGTH, whose length goes unused), no start (the engine knows it)

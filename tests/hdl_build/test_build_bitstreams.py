@@ -1,8 +1,8 @@
 """Synthesis, place and route of a small core with the open toolchain (YoWASP from PyPI).
 
-One ECP5 build must give a bitstream; the iCE40 UP5K build gives a bitstream or, while
-the core + link need more logic than the UP5K has, a parsed report that names the
-overflow (see docs/hardware-build.md). About 1 to 2 minutes each, the first YoWASP call
+One ECP5 build (8 x 8 with STDP, through a PLL) and one iCE40 UP5K build (8 x 8 without
+STDP, weights in SPRAM: with the learning engine the UP5K's logic cells overflow) must
+give bitstreams (see docs/hardware-build.md). About 1 to 2 minutes each, the first YoWASP call
 of each tool compiling WebAssembly (cached afterwards).
 """
 
@@ -41,12 +41,13 @@ def test_ecp5_bitstream_through_a_pll(tmp_path):
 
 @pytest.mark.slow
 @needs("ice40")
-def test_ice40_up5k_build_is_reported(tmp_path):
+def test_ice40_up5k_bitstream_for_a_small_core_without_stdp(tmp_path):
     result = build(CoreSpec(max_inputs=8, max_neurons=8, stdp=False), get("icebreaker"), tmp_path)
+    assert result.error is None, result.error
+    assert result.bitstream.stat().st_size > 100_000
     report = result.report
     assert report.available("logic") == 5280 and report.available("spram") == 4
-    assert report.used("logic") > 1_000 and report.luts > 1_000
-    if result.bitstream is not None:
-        assert result.bitstream.stat().st_size > 10_000 and report.fits()
-    else:
-        assert "ICESTORM_LC" in report.overflow() and result.error
+    assert report.fits() and 4_000 < report.used("logic") <= 5280
+    assert report.used("spram") == 2  # the weight matrices, one SPRAM each
+    assert report.target_mhz == pytest.approx(12, abs=0.1)
+    assert report.fmax_mhz > 12  # meets the iCEBreaker's oscillator
