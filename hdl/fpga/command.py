@@ -36,7 +36,12 @@ def advice(result: BuildResult) -> list[str]:
     over = report.overflow()
     if over:
         logic = COLUMNS[report.family]["logic"]
-        if logic in over and spec.stdp:
+        if logic in over and result.board.device.startswith("iCE40UP"):
+            lines.append(
+                "the logic, not the memory, is the limit: on the UP5K a core without STDP of up to"
+                " 32 x 32 fits (`stdp = false`); with STDP, an ECP5 board (ulx3s-25f/45f/85f)"
+            )
+        elif logic in over and spec.stdp:
             lines.append("the logic, not the memory, is the limit: try `stdp = false` (no learning engine)")
         elif logic in over:
             lines.append(

@@ -89,3 +89,28 @@ def test_sprams_needed_counts_whole_sprams_per_matrix(inputs, neurons, weight_bi
 
     spec = CoreSpec(max_inputs=inputs, max_neurons=neurons, weight_bits=weight_bits)
     assert sprams_needed(spec) == sprams
+
+
+@pytest.mark.parametrize(
+    ("board", "stdp", "hint"),
+    [
+        ("icebreaker", True, "without STDP of up to 32 x 32 fits"),
+        ("ice40-hx8k-evn", True, "try `stdp = false`"),
+        ("ice40-hx8k-evn", False, "narrower widths"),
+    ],
+)
+def test_logic_overflow_advice_names_what_would_fit(tmp_path, board, stdp, hint):
+    from hdl.fpga.boards import get
+    from hdl.fpga.flow import BuildResult
+    from hdl.fpga.report import Report
+    from hdl.link.params import LinkParams
+    from snn.core_spec import CoreSpec
+
+    report = Report("ice40", {"ICESTORM_LC": (6843, 5280), "ICESTORM_RAM": (20, 30)})
+    spec = CoreSpec(max_inputs=8, max_neurons=8, stdp=stdp)
+    result = BuildResult(
+        get(board), spec, LinkParams(12_000_000, 1_000_000), tmp_path, None, report, 1.0, "x"
+    )
+    lines = command.advice(result)
+    assert lines[0] == "does not fit: ICESTORM_LC 6843 of 5280 (130%, 1563 over)"
+    assert hint in lines[1]
