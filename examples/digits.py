@@ -132,7 +132,7 @@ def rtl_counts(model: SpikingMLP, x: np.ndarray, *, progress: bool = True) -> np
                 mine = spikes.neurons[(spikes.neurons >= output.start) & (spikes.neurons < output.stop)]
                 counts.append(np.bincount(mine - output.start, minlength=n_out))
                 if progress:
-                    print(f"  RTL digit {i + 1}/{len(x)}", end="\r", flush=True)
+                    print(f"  RTL digit {i + 1}/{len(x)}", end="\r" if i + 1 < len(x) else "\n", flush=True)
     finally:
         server.close()
     return np.array(counts).reshape(len(x), n_out)
