@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hdl.weight_memory import is_ice40_up, spram_count
 from snn.core_spec import CoreSpec
 
 from .boards import Board
@@ -25,7 +26,6 @@ BLOCK_RAM_BITS = {
 }
 # single-port RAMs (SB_SPRAM256KA, 16k x 16) per device
 SPRAMS = {"iCE40UP5K-SG48": 4}
-SPRAM_WORDS = 16 * 1024
 
 
 def weight_bits(spec: CoreSpec) -> int:
@@ -36,18 +36,13 @@ def weight_bits(spec: CoreSpec) -> int:
 
 def sprams_needed(spec: CoreSpec) -> int:
     """SPRAMs the two weight matrices take (each matrix in whole SPRAMs)."""
-    per_word = 2 if spec.weight_bits <= 8 else 1
-    k, n = spec.max_inputs, spec.max_neurons
-    return sum(_ceil_div(_ceil_div(rows * n, per_word), SPRAM_WORDS) for rows in (k, n))
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+    n = spec.max_neurons
+    return sum(spram_count(rows * n, spec.weight_bits) for rows in (spec.max_inputs, n))
 
 
 def uses_spram(board: Board) -> bool:
-    """Whether ``board``'s builds put the weights in SPRAM."""
-    return board.device in SPRAMS
+    """Whether ``board``'s builds put the weights in SPRAM (as :class:`hdl.weight_memory.WeightMemory` decides)."""
+    return is_ice40_up(board)
 
 
 def largest_square(spec: CoreSpec, bits: int) -> int:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hdl.weight_memory import is_ice40_up
 from snn.errors import NetworkError
 
 from . import boards
@@ -36,7 +37,7 @@ def advice(result: BuildResult) -> list[str]:
     over = report.overflow()
     if over:
         logic = COLUMNS[report.family]["logic"]
-        if logic in over and result.board.device.startswith("iCE40UP"):
+        if logic in over and is_ice40_up(result.board):
             lines.append(
                 "the logic, not the memory, is the limit: on the UP5K a core without STDP of up to"
                 " 32 x 32 fits (`stdp = false`); with STDP, an ECP5 board (ulx3s-25f/45f/85f)"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hdl.link.params import LinkParams
+from hdl.weight_memory import is_ice40_up
 from snn.core_spec import CoreSpec
 from snn.errors import NetworkError
 
@@ -68,8 +69,8 @@ def build(
     # --report: nextpnr's utilisation and Fmax as JSON; --timing-allow-fail: a design that
     # misses the clock still gives a bitstream and a report that says by how much
     opts = {"nextpnr_opts": "--report report.json --timing-allow-fail"}
-    if board.device.startswith("iCE40UP"):
-        opts["synth_opts"] = "-dsp"  # SB_MAC16 for the multipliers (yosys leaves them in LUTs otherwise)
+    if is_ice40_up(board):  # the UltraPlus has SB_MAC16
+        opts["synth_opts"] = "-dsp"  # its multipliers (yosys leaves them in LUTs otherwise)
     build_dir = Path(build_dir)
     start = time.monotonic()
     plan_ = platform.prepare(top, NAME, **opts)
