@@ -20,51 +20,63 @@ def have_icarus() -> bool:
 
 def run_cocotb(spec: CoreSpec, cases: list[dict], build_dir: Path) -> list[dict]:
     """Run ``cases`` (see ``conformance.load_case``) on the Verilog core; return per-case results."""
-    from cocotb_tools.runner import get_runner
 
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / "snn_core.v"
     source.write_text(generate(spec))
-    runner = get_runner("icarus")
-    runner.build(
-        sources=[source],
-        hdl_toplevel="snn_core",
-        build_dir=build_dir,
-        timescale=("1ns", "1ps"),
-        # -g2005: under -g2012 Icarus runs the registers' declaration initialisers without an
-        # event, so an `always @*` block that reads only registers that keep their initial
-        # value (a rule's flags that stay 0) stays X; an X write enable then disables the
-        # single-port weight memory's read in Verilog, where the hardware reads
-        build_args=["-g2005"],
-    )
     results_file = build_dir / "results.json"
     results_file.unlink(missing_ok=True)
-    # the runner passes sys.path to the simulator's Python: put the test modules on it
-    extra = [str(HERE), str(HERE.parent), str(HERE.parent.parent)]
-    saved = list(sys.path)
-    sys.path[:0] = extra
-    try:
-        xml = _test(runner, build_dir, spec, cases, results_file)
-    finally:
-        sys.path[:] = saved
-    from cocotb_tools.runner import get_results
-
-    n_tests, n_fail = get_results(xml)
+    env = {
+        "SNN_HDL_SPEC": json.dumps(spec.to_dict()),
+        "SNN_HDL_CASES": json.dumps(cases),
+        "SNN_HDL_RESULTS": str(results_file),
+    }
+    # the cocotb module imports the test helpers (tests/hdl, tests) and the project
+    n_tests, n_fail = run_icarus(
+        [source], "snn_core", "cocotb_core", build_dir, [HERE, HERE.parent, HERE.parent.parent], env
+    )
     if n_fail or not results_file.exists():
         raise AssertionError(f"cocotb: {n_fail} of {n_tests} tests failed; see {build_dir}")
     return json.loads(results_file.read_text())
 
 
-def _test(runner, build_dir, spec, cases, results_file):
-    return runner.test(
-        test_module="cocotb_core",
-        hdl_toplevel="snn_core",
+def run_icarus(
+    sources: list[Path],
+    toplevel: str,
+    test_module: str,
+    build_dir: Path,
+    module_dirs: list[Path],
+    extra_env: dict[str, str],
+    defines: dict | None = None,
+) -> tuple[int, int]:
+    """Compile ``sources`` with Icarus and run the cocotb ``test_module`` (found in
+    ``module_dirs``) on ``toplevel``; returns ``(tests, failures)``."""
+    from cocotb_tools.runner import get_results, get_runner
+
+    runner = get_runner("icarus")
+    runner.build(
+        sources=sources,
+        hdl_toplevel=toplevel,
         build_dir=build_dir,
-        test_dir=build_dir,
-        extra_env={
-            "SNN_HDL_SPEC": json.dumps(spec.to_dict()),
-            "SNN_HDL_CASES": json.dumps(cases),
-            "SNN_HDL_RESULTS": str(results_file),
-        },
+        timescale=("1ns", "1ps"),  # Amaranth's Verilog has none
+        defines=defines or {},
+        # -g2005: under -g2012 Icarus runs the registers' declaration initialisers without an
+        # event, so an `always @*` block that reads only registers that keep their initial
+        # value (an FSM state, a rule's flags that stay 0) stays X; an X write enable, for
+        # one, disables the single-port weight memory's read in Verilog, where hardware reads
+        build_args=["-g2005"],
     )
+    saved = list(sys.path)
+    sys.path[:0] = [str(d) for d in module_dirs]  # the runner passes sys.path to the simulator
+    try:
+        xml = runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            extra_env=extra_env,
+        )
+    finally:
+        sys.path[:] = saved
+    return get_results(xml)

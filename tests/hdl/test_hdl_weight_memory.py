@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -70,12 +69,10 @@ def _cells_sim() -> Path:
 
 def _run_icarus(tmp_path, depth, width, platform):
     pytest.importorskip("cocotb_tools")
-    from cocotb_run import have_icarus
+    from cocotb_run import have_icarus, run_icarus
 
     if not have_icarus():
         pytest.skip("Icarus Verilog is not installed")
-    from cocotb_tools.runner import get_results, get_runner
-
     ops = sequence(depth, width, 2000, seed=7 * depth + width)
     want = expected(ops)
     source = tmp_path / "weight_memory.v"
@@ -84,27 +81,11 @@ def _run_icarus(tmp_path, depth, width, platform):
     if platform is not None:
         assert "SB_SPRAM256KA" in source.read_text()
         sources.append(_cells_sim())
-    runner = get_runner("icarus")
-    runner.build(
-        sources=sources,
-        hdl_toplevel="weight_memory",
-        build_dir=tmp_path,
-        timescale=("1ns", "1ps"),
-        defines={"NO_ICE40_DEFAULT_ASSIGNMENTS": 1},  # Icarus 11: no defaults on input ports
+    env = {"SNN_WM_OPS": json.dumps(ops), "SNN_WM_EXPECTED": json.dumps(want)}
+    defines = {"NO_ICE40_DEFAULT_ASSIGNMENTS": 1}  # Icarus 11: no defaults on input ports
+    n_tests, n_fail = run_icarus(
+        sources, "weight_memory", "cocotb_weight_memory", tmp_path, [HERE], env, defines
     )
-    saved = list(sys.path)
-    sys.path[:0] = [str(HERE)]
-    try:
-        xml = runner.test(
-            test_module="cocotb_weight_memory",
-            hdl_toplevel="weight_memory",
-            build_dir=tmp_path,
-            test_dir=tmp_path,
-            extra_env={"SNN_WM_OPS": json.dumps(ops), "SNN_WM_EXPECTED": json.dumps(want)},
-        )
-    finally:
-        sys.path[:] = saved
-    n_tests, n_fail = get_results(xml)
     assert n_tests == 1 and n_fail == 0, f"see {tmp_path}"
 
 
