@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from amaranth.back import verilog  # noqa: E402
+from amaranth.back import rtlil  # noqa: E402
 
 from hdl.fpga import toolchain  # noqa: E402
+from hdl.fpga.rtlil import mark_collision_free  # noqa: E402
 from hdl.link.board_top import BoardTop  # noqa: E402
 from hdl.link.params import LinkParams  # noqa: E402
 from snn.core_spec import CoreSpec  # noqa: E402
@@ -86,11 +87,11 @@ def synthesize(spec: CoreSpec, params: LinkParams, *, spram: bool = True) -> dic
         # YoWASP sees the working directory: run there with relative names
         top = BoardTop(spec, params)
         platform = UP5K() if spram else None
-        text = verilog.convert(
-            top, name="snn_board", platform=platform, emit_src=False, strip_internal_attrs=True
-        )
-        Path(tmp, "top.v").write_text(text)
-        script = "read_verilog -sv top.v; synth_ice40 -dsp -noflatten -top snn_board; tee -q -o stat.txt stat"
+        # RTLIL marked as the board build marks it (no read-during-write bypass where the
+        # memory never needs one)
+        text = mark_collision_free(rtlil.convert(top, name="snn_board", platform=platform, emit_src=False))
+        Path(tmp, "top.il").write_text(text)
+        script = "read_rtlil top.il; synth_ice40 -dsp -noflatten -top snn_board; tee -q -o stat.txt stat"
         run = subprocess.run([yosys, "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"error: yosys failed:\n{run.stderr[-2000:]}")

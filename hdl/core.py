@@ -20,6 +20,7 @@ from snn.errors import NetworkError
 
 from .commands import command_layout, response_layout
 from .controller import Controller, Phase
+from .exclusive_memory import ExclusiveMemory
 from .learning_engine import LANE_TRACE, LearningEngine
 from .memories import (
     acc_layout,
@@ -273,23 +274,16 @@ class Core(wiring.Component):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
                 mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width)
                 wr, rd = mem.wr, mem.rd
+            elif name in exclusive:
+                # nobody reads these in a cycle that writes them: block RAM without bypass logic
+                mem = m.submodules[f"mem_{name}"] = ExclusiveMemory(depth, width, lanes)
+                wr, rd = mem.wr, mem.rd
             else:
+                # read while written (other addresses, or the synapse engine's accumulator
+                # updates): transparent, as the engines expect
                 mem = m.submodules[f"mem_{name}"] = Memory(shape=width, depth=depth, init=[])
                 wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)
-                if name in exclusive:
-                    # nobody reads these in a cycle that writes them: the read port is off
-                    # then, so yosys maps them to block RAM without bypass logic
-                    mem_rd = mem.read_port()
-                    rd = read_port(depth, width).signature.create()
-                    m.d.comb += [
-                        mem_rd.addr.eq(rd.addr),
-                        mem_rd.en.eq(rd.en & ~wr.en.any()),
-                        rd.data.eq(mem_rd.data),
-                    ]
-                else:
-                    # read while written (other addresses, or the synapse engine's accumulator
-                    # updates): transparent, as the engines expect
-                    rd = mem.read_port(transparent_for=(wr,))
+                rd = mem.read_port(transparent_for=(wr,))
             chain_rd, chain_wr = list(users[name]["rd"]), list(users[name]["wr"])
             if name in access:
                 selected, lane = access[name]

@@ -12,19 +12,20 @@ cycle is unspecified). Users must never read and write in the same cycle.
   through the mask ``0b0011``/``0b1100``, read byte chosen by the registered address
   LSB), wider ones one per word; a matrix of more than 16k words takes several SPRAMs,
   selected by the word address MSBs on ``CHIPSELECT`` with a registered output mux.
-- Elsewhere (simulation, ECP5, Verilog export) an :class:`amaranth.lib.memory.Memory`
+- Elsewhere (simulation, ECP5, Verilog export) an :class:`hdl.exclusive_memory.ExclusiveMemory`
   with the same single-port behaviour: its read port is disabled in a write cycle (the
   read is lost; the read data keeps its last value), so the simulators run what the
-  SPRAM build runs, and yosys sees ports that never collide (no bypass logic).
+  SPRAM build runs, and block RAM needs no read-during-write bypass.
 """
 
 from __future__ import annotations
 
 from amaranth.hdl import Array, ClockSignal, Instance, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory, ReadPort, WritePort
+from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import Out
 
+from .exclusive_memory import ExclusiveMemory
 from .memories import addr_width
 
 SPRAM_WORDS = 16 * 1024
@@ -70,18 +71,10 @@ class WeightMemory(wiring.Component):
             m.d.comb += addr.eq(Mux(self.wr.en, self.wr.addr, self.rd.addr))
             self._spram(m, addr)
         else:
-            # the read is off while writing: the write owns the memory for its cycle (and
-            # yosys sees that the ports never collide: no bypass logic on block RAM)
-            mem = m.submodules.mem = Memory(shape=self.width, depth=self.depth, init=[])
-            wr, rd = mem.write_port(), mem.read_port()
-            m.d.comb += [
-                wr.addr.eq(self.wr.addr),
-                wr.data.eq(self.wr.data),
-                wr.en.eq(self.wr.en),
-                rd.addr.eq(self.rd.addr),
-                rd.en.eq(self.rd.en & ~self.wr.en),
-                self.rd.data.eq(rd.data),
-            ]
+            # the read is off while writing: the write owns the memory for its cycle
+            mem = m.submodules.mem = ExclusiveMemory(self.depth, self.width)
+            wiring.connect(m, wiring.flipped(self.rd), mem.rd)
+            wiring.connect(m, wiring.flipped(self.wr), mem.wr)
         return m
 
     def _spram(self, m, addr):

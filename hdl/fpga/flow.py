@@ -17,6 +17,7 @@ from .boards import Board
 from .capacity import weight_problem
 from .pll import plan
 from .report import Report, read_report
+from .rtlil import mark_collision_free
 from .top import BuildTop
 
 NAME = "snn_top"  # file stem of every product (snn_top.bin, snn_top.rpt, ...)
@@ -74,6 +75,8 @@ def build(
     build_dir = Path(build_dir)
     start = time.monotonic()
     plan_ = platform.prepare(top, NAME, **opts)
+    il = f"{NAME}.il"
+    plan_.files[il] = mark_collision_free(plan_.files[il])
     error = None
     try:
         plan_.execute_local(str(build_dir), env=toolchain.environment(board.family))

@@ -1,0 +1,45 @@
+"""Read-during-write freedom for synthesis: what Amaranth's RTLIL cannot say by itself.
+
+Yosys maps a memory read port to block RAM exactly as its ``$memrd_v2`` cell asks: a
+non-transparent port must return the *old* word when it reads the word being written, and
+the iCE40 and ECP5 block RAMs do not, so Yosys delays every write by a cycle and adds a
+bypass (per memory: a register of the write address and data, comparators and a data
+multiplexer: ~130 iCE40 cells for a 256 x 36 memory). A memory whose read port is off in
+every cycle that writes it (:class:`hdl.memories.ExclusiveMemory`) never has that
+collision; it carries Yosys's own attribute ``no_rw_check`` ("return don't-care on a
+read/write collision"), which Yosys only reads when it builds a read port from flip-flops,
+never from a synchronous port such as Amaranth emits. :func:`mark_collision_free` sets the
+port's ``COLLISION_X_MASK`` for such memories, which is what the attribute means.
+"""
+
+from __future__ import annotations
+
+import re
+
+ATTRIBUTE = "no_rw_check"
+
+_MEMORY = re.compile(r"^  attribute \\" + ATTRIBUTE + r" 1\n((?:  attribute .*\n)*)  memory .* (\S+)$", re.M)
+_READ_PORT = re.compile(r"^  cell \$memrd_v2 .*?^  end$", re.M | re.S)
+_MASK = re.compile(r"(parameter \\COLLISION_X_MASK )(\d+)'[01]*")
+
+
+def mark_collision_free(text: str) -> str:
+    """``text`` (Amaranth's RTLIL) with every read port of a ``no_rw_check`` memory marked
+    as don't-care on a collision with any write port of its memory."""
+    modules = re.split(r"(?m)^(?=module )", text)
+    return "".join(_mark_module(module) for module in modules)
+
+
+def _mark_module(module: str) -> str:
+    names = {match.group(2) for match in _MEMORY.finditer(module)}
+    if not names:
+        return module
+
+    def mark(cell: re.Match) -> str:
+        body = cell.group(0)
+        memid = re.search(r'parameter \\MEMID "(\S+)"', body)
+        if memid is None or memid.group(1).replace("\\\\", "\\") not in names:
+            return body
+        return _MASK.sub(lambda m: f"{m.group(1)}{m.group(2)}'{'1' * int(m.group(2))}", body)
+
+    return _READ_PORT.sub(mark, module)
