@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory, WritePort
+from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 
 from firmware_host.memory_map import RULE_STRIDE, Control, Region, region_size
 from snn.core_spec import CoreSpec
 from snn.errors import NetworkError
 
+from .block_memory import BlockMemory
 from .commands import command_layout, response_layout
 from .controller import Controller, Phase
-from .exclusive_memory import ExclusiveMemory
 from .learning_engine import LANE_TRACE, LearningEngine
 from .memories import (
     acc_layout,
@@ -274,16 +274,13 @@ class Core(wiring.Component):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
                 mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width)
                 wr, rd = mem.wr, mem.rd
-            elif name in exclusive:
-                # nobody reads these in a cycle that writes them: block RAM without bypass logic
-                mem = m.submodules[f"mem_{name}"] = ExclusiveMemory(depth, width, lanes)
-                wr, rd = mem.wr, mem.rd
             else:
-                # read while written (other addresses, or the synapse engine's accumulator
-                # updates): transparent, as the engines expect
-                mem = m.submodules[f"mem_{name}"] = Memory(shape=width, depth=depth, init=[])
-                wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)
-                rd = mem.read_port(transparent_for=(wr,))
+                # block RAM without read-during-write logic: nobody reads the exclusive ones in a
+                # cycle that writes them; the others are read while other words are written
+                mem = m.submodules[f"mem_{name}"] = BlockMemory(
+                    depth, width, lanes, exclusive=name in exclusive
+                )
+                wr, rd = mem.wr, mem.rd
             chain_rd, chain_wr = list(users[name]["rd"]), list(users[name]["wr"])
             if name in access:
                 selected, lane = access[name]

@@ -12,7 +12,7 @@ cycle is unspecified). Users must never read and write in the same cycle.
   through the mask ``0b0011``/``0b1100``, read byte chosen by the registered address
   LSB), wider ones one per word; a matrix of more than 16k words takes several SPRAMs,
   selected by the word address MSBs on ``CHIPSELECT`` with a registered output mux.
-- Elsewhere (simulation, ECP5, Verilog export) an :class:`hdl.exclusive_memory.ExclusiveMemory`
+- Elsewhere (simulation, ECP5, Verilog export) an :class:`hdl.block_memory.BlockMemory`
   with the same single-port behaviour: its read port is disabled in a write cycle (the
   read is lost; the read data keeps its last value), so the simulators run what the
   SPRAM build runs, and block RAM needs no read-during-write bypass.
@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import Out
 
-from .exclusive_memory import ExclusiveMemory
+from .block_memory import BlockMemory
 from .memories import addr_width
 
 SPRAM_WORDS = 16 * 1024
@@ -72,7 +72,7 @@ class WeightMemory(wiring.Component):
             self._spram(m, addr)
         else:
             # the read is off while writing: the write owns the memory for its cycle
-            mem = m.submodules.mem = ExclusiveMemory(self.depth, self.width)
+            mem = m.submodules.mem = BlockMemory(self.depth, self.width, exclusive=True)
             wiring.connect(m, wiring.flipped(self.rd), mem.rd)
             wiring.connect(m, wiring.flipped(self.wr), mem.wr)
         return m

@@ -1,16 +1,12 @@
 """Read-during-write freedom for synthesis: what Amaranth's RTLIL cannot say by itself.
 
-Yosys maps a memory read port to block RAM exactly as its ``$memrd_v2`` cell asks: a
-non-transparent port must return the *old* word when it reads the word being written, and
-the iCE40 and ECP5 block RAMs do not, so Yosys delays every write by a cycle and adds a
-bypass (per memory: a register of the write address and data, comparators and a data
-multiplexer: ~130 iCE40 cells for a 256 x 36 memory). A memory whose read port is off in
-every cycle that writes it (:class:`hdl.memories.ExclusiveMemory`) never has that
-collision; it carries Yosys's own attribute ``no_rw_check`` ("return don't-care on a
-read/write collision"), which Yosys only reads when it builds a read port from flip-flops,
-never from a synchronous port such as Amaranth emits. :func:`mark_collision_free` sets the
-port's ``COLLISION_X_MASK`` for such memories, which is what the attribute means.
-"""
+A :class:`hdl.block_memory.BlockMemory` never uses a word read in a cycle that writes it
+and carries Yosys's attribute ``no_rw_check`` ("a read may return don't-care on a
+read/write collision"). Yosys reads that attribute only when it builds a read port from
+flip-flops, never for a synchronous port such as Amaranth emits, so it would still add the
+delayed write and bypass that make block RAM return the old word (iCE40 and ECP5 block
+RAMs do not by themselves). :func:`mark_collision_free` sets the read ports'
+``COLLISION_X_MASK`` for such memories, which is what the attribute means."""
 
 from __future__ import annotations
 
