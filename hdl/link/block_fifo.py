@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
+from hdl.block_memory import BlockMemory
 
 
 class BlockFIFO(wiring.Component):
@@ -40,10 +41,11 @@ class BlockFIFO(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         depth = self.depth
-        storage = m.submodules.storage = Memory(
-            shape=self.width, depth=depth, init=[], attrs={"ram_style": "block"}
+        # never reads the entry being written (fetches only stored entries)
+        storage = m.submodules.storage = BlockMemory(
+            depth, self.width, exclusive=False, attrs={"ram_style": "block"}
         )
-        wr, rd = storage.write_port(), storage.read_port()
+        wr, rd = storage.wr, storage.rd
         w_ptr, r_ptr = Signal(range(depth)), Signal(range(depth))
         level = Signal(range(depth + 1))  # entries in the storage, not counting the output
         do_write = self.w_en & self.w_rdy

@@ -48,6 +48,7 @@ from firmware_host.protocol import (
     SpikeFlag,
     Status,
 )
+from hdl.block_memory import BlockMemory
 from hdl.commands import Op, Resp, command_layout, index_bits, response_layout
 from snn.core_spec import CoreSpec
 
@@ -129,8 +130,9 @@ class CommandEngine(wiring.Component):
         )
         ident_rd = ident.read_port()
         rec_bits = _bits(n - 1)  # a neuron number
-        m.submodules.record = rb = Memory(shape=rec_bits + depth, depth=max(n, k2), init=[])
-        rb_rd, rb_wr = rb.read_port(), rb.write_port(granularity=1)
+        record_bits = rec_bits + depth
+        m.submodules.record = rb = BlockMemory(max(n, k2), record_bits, lanes=record_bits, exclusive=False)
+        rb_rd, rb_wr = rb.rd, rb.wr
         rec_data = rb_rd.data[:rec_bits]
 
         # -- request: descriptor, payload bytes, parsed fields --------------------------------

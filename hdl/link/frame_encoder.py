@@ -8,10 +8,10 @@ arrives, when it is full, or at the end of the frame, then the ``0x00`` delimite
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from firmware_host.protocol import DELIMITER
+from hdl.block_memory import BlockMemory
 
 from .crc import INIT, crc16_byte
 
@@ -29,9 +29,9 @@ class FrameEncoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.block = block = Memory(shape=8, depth=BLOCK, init=[])
-        wr = block.write_port()
-        rd = block.read_port()
+        # filled while collecting, read while sending: never both on one byte
+        m.submodules.block = block = BlockMemory(BLOCK, 8, exclusive=False)
+        wr, rd = block.wr, block.rd
         count = Signal(range(BLOCK + 1))  # bytes held
         idx = Signal(range(BLOCK + 1))  # next byte of the block to send
         crc = Signal(16, init=INIT)

@@ -7,10 +7,10 @@ in front, and the RTL bridge (:mod:`hdl.link.rtl_device`) feeds bytes straight i
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from firmware_host.protocol import CRC_BYTES, PROTOCOL_VERSION
+from hdl.block_memory import BlockMemory
 from hdl.core import Core
 from snn.core_spec import CoreSpec
 
@@ -51,7 +51,8 @@ class LinkCore(wiring.Component):
         dec = m.submodules.decoder = FrameDecoder(
             depth=depth, max_payload=params.payload_limit(spec), timeout=params.timeout
         )
-        m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
+        # the engine reads ahead of a payload's end, maybe the byte being received: unused
+        m.submodules.buffer = buffer = BlockMemory(depth, 8, exclusive=False)
         engine = m.submodules.engine = CommandEngine(spec, params, ptr_bits=dec.ptr_bits)
         layout = request_layout(engine.length_bits)
         # credits + 2 descriptors at least (frames NAKed by the decoder take no credit)
@@ -75,7 +76,7 @@ class LinkCore(wiring.Component):
         enc = m.submodules.encoder = FrameEncoder()
         core = m.submodules.core = Core(spec)
 
-        wr, rd = buffer.write_port(), buffer.read_port()
+        wr, rd = buffer.wr, buffer.rd
         m.d.comb += [
             self.rx.ready.eq(1),
             dec.bytes.valid.eq(self.rx.valid),
