@@ -1,26 +1,52 @@
 """The neuron engine: phases 1 (delivery) and 2 (neuron update) of docs/core-arithmetic.md.
 
-Time-multiplexed over the neurons with one multiplier: the five products of a neuron
-update (``(v_inf - v)*k_m``, ``i_e*p_e``, ``i_i*p_i``, ``i_e*a_e``, ``i_i*a_i``) take one
-cycle each, so one neuron takes 7 cycles (the reads of neuron ``j+1`` overlap the products
-of ``j``): ``7 * n_neurons + 2`` cycles per timestep.
+Time-multiplexed over the neurons with one multiplier; neuron ``j`` takes 6 cycles:
 
-Parameters, state and accumulators are read at one address (the core keeps parameter and
-state fields of one width in one memory), and never in a cycle that writes the state: the
-core's neuron memories are simple dual-port RAMs whose read port is off while they are
-written, so block RAM needs no bypass logic.
+- READ: the read address becomes ``j`` (data next cycle). It stays ``j`` until the neuron
+  is written, so the neuron's parameters, state and accumulators stay on the read ports'
+  data: the engine keeps no copy of them in registers.
+- MUL 0..4: the five products, one a cycle. ``(v_inf - v)*k_m``, ``i_e*p_e`` and
+  ``i_i*p_i`` are summed in ``total``; ``i_e*a_e`` (MUL 3) and ``i_i*a_i`` (MUL 4) go
+  from the multiplier straight into the state memory. MUL 3 also writes ``v`` and
+  ``ref`` and appends the spike; MUL 4 clears the accumulators.
+
+The delivered currents ``sat(i + (acc << s))`` are computed from the read data for each
+product that needs them. A field is never used after the cycle that writes it: the core's
+neuron memories are simple dual-port RAMs whose read port is off (its data holds) while
+they are written, so block RAM needs no bypass logic, and a transparent read port (the
+engine tests' memories) gives the same result. ``6 * n_neurons + 2`` cycles per timestep.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
-from .arith import rnd, sat, trunc
 from .memories import acc_layout, addr_width, param_layout, read_port, state_layout, write_port
+
+
+def fits(x: Value, bits: int) -> Value:
+    """Whether signed ``x`` fits ``bits`` bits: its bits from ``bits - 1`` up all equal."""
+    top = x[bits - 1 :]
+    return top.all() | ~top.any()
+
+
+def clip(x: Value, bits: int, inside: Value, negative: Value) -> Value:
+    """``x[:bits]`` if ``inside``, else the end of the signed ``bits``-bit range on the ``negative`` side."""
+    return Mux(inside, x[:bits], Cat(~negative.replicate(bits - 1), negative)).as_signed()
+
+
+def sat(x: Value, bits: int) -> Value:
+    """``sat_B(x)`` of docs/core-arithmetic.md (``x`` signed), by its top bits: no comparator."""
+    return clip(x, bits, fits(x, bits), x[-1])
+
+
+def trunc(x: Value, k: int, bits: int) -> Value:
+    """``trunc_k(x)`` (``x`` signed) to ``bits`` bits: ``x >> k``, plus 1 if negative with a remainder."""
+    return (x[k : k + bits].as_signed() + (x[-1] & x[:k].any()))[:bits].as_signed()
 
 
 class NeuronEngine(wiring.Component):
@@ -61,125 +87,102 @@ class NeuronEngine(wiring.Component):
         C = spec.coef_bits
         j = Signal(range(spec.max_neurons + 1))
         resetting = Signal()
-        rd_addr = Signal.like(j)
-        for port in (self.state_rd, self.param_rd, self.acc_rd):
-            m.d.comb += port.addr.eq(rd_addr)
+        # one address for every read and write of neuron j
+        for port in (self.state_rd, self.param_rd, self.acc_rd, self.state_wr, self.acc_wr):
+            m.d.comb += port.addr.eq(j)
 
         par = self.params(self.param_rd.data)
         st = self.state(self.state_rd.data)
         acc = self.acc(self.acc_rd.data)
+        wr = self.state(self.state_wr.data)
 
-        # registers of the neuron being updated
-        p = Signal(self.params)
-        v = Signal(signed(spec.v_bits))
-        i_e = Signal(signed(spec.i_bits))
-        i_i = Signal(signed(spec.i_bits))
-        ref = Signal(unsigned(spec.refrac_bits))
-        frozen = Signal()
-        i_e_next = Signal.like(i_e)
-        i_i_next = Signal.like(i_i)
-        step = Signal(range(5))
+        def lanes(*names):
+            return sum(1 << self.state.names.index(name) for name in names)
 
+        step = Signal(range(8))  # the product of MUL; 5 outside MUL
+
+        # delivery of i_e (steps 1, 3) or i_i (steps 2, 4): one shift and saturating add
+        inh = ~step[0]
+        B, s = spec.i_bits, self.weight_shift
+        x = Mux(inh, acc.i, acc.e)
+        # x << s to B + 1 bits only, and whether it fits them: not if a bit of x that the
+        # shift moves to bit B or above differs from the sign (then the sum saturates)
+        shifted = (x << s)[: B + 1].as_signed()
+        moved = range(max(0, B - spec.max_weight_shift), len(x) - 1)
+        big = Cat((x[k] != x[-1]) & (s >= B - k) for k in moved).any()
+        wide = Mux(inh, st.i_i, st.i_e) + shifted
+        delivered = clip(wide, B, ~big & fits(wide, B), Mux(big, x[-1], wide[-1]))
         # the one multiplier, its operands chosen by the step
-        a = Array([p.v_inf - v, i_e, i_i, i_e, i_i])[step]
-        b = Array([p.k_m, p.p_e, p.p_i, p.a_e, p.a_i])[step]
-        product = Signal(signed(max(spec.v_bits + 1, spec.i_bits) + C + 1))
+        a = Mux(step == 0, par.v_inf - st.v, delivered)
+        b = Signal.like(par.k_m)  # 0 in steps 5..7, so is the product (RESET writes 0 currents)
+        with m.Switch(step):
+            for i, coef in enumerate((par.k_m, par.p_e, par.p_i, par.a_e, par.a_i)):
+                with m.Case(i):
+                    m.d.comb += b.eq(coef)
+        product = Signal(signed(max(spec.v_bits + 1, spec.i_bits) + C))
         m.d.comb += product.eq(a * b)
-        total = Signal(signed(product.shape().width + 2))  # sum of three products
+        # sum of three products plus 2^(C-1), the rounding of rnd_C
+        total = Signal(signed(product.shape().width + 2))
 
-        v_int = Signal(signed(spec.v_bits))
-        m.d.comb += v_int.eq(Mux(frozen, v, sat(v + rnd(total, C), spec.v_bits)))
+        # the update of v and ref, written in step 3
+        ref_dec = st.ref - st.ref.any()
+        frozen = st.ref[1:].any()  # ref_dec > 0
+        v_int = sat(st.v + (total >> C), spec.v_bits)
         spike = Signal()
-        m.d.comb += spike.eq(~frozen & (v_int >= p.v_thresh))
-
-        # one delivery (shift and saturating add) for both currents: i_e in LOAD, i_i in the
-        # first MUL cycle (the reads of the neuron are repeated in LOAD so their data stays)
-        loading = Signal()
-        delivered = Signal(signed(spec.i_bits))
-        m.d.comb += delivered.eq(
-            sat(Mux(loading, st.i_e, st.i_i) + (Mux(loading, acc.e, acc.i) << self.weight_shift), spec.i_bits)
-        )
+        m.d.comb += spike.eq(~frozen & (v_int >= par.v_thresh))
+        m.d.comb += [
+            # (the parameter chosen apart from the late spike: fewer cells)
+            wr.v.eq(Mux(spike | resetting, Mux(resetting, par.v_init, par.v_reset), v_int)),
+            # both currents from the multiplier (0 in RESET), each written in its own step
+            wr.i_e.eq(trunc(product, C, spec.i_bits)),
+            wr.i_i.eq(trunc(product, C, spec.i_bits)),
+            wr.ref.eq(Mux(resetting, 0, Mux(spike, par.ref_steps, ref_dec))),
+        ]
 
         m.d.sync += self.done.eq(0)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [j.eq(0), resetting.eq(self.reset)]
+                    m.d.sync += [j.eq(0), resetting.eq(self.reset), step.eq(5)]
                     with m.If(~self.reset):
                         m.d.sync += self.spike_count.eq(0)
                     m.next = "READ"
             with m.State("READ"):
-                # issue the reads of neuron j (data next cycle)
-                m.d.comb += rd_addr.eq(j)
+                # the reads of neuron j are issued (data next cycle)
                 with m.If(j == self.n_neurons):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
                 with m.Elif(resetting):
                     m.next = "RESET"
                 with m.Else():
-                    m.next = "LOAD"
+                    # a constant load: the flip-flops' own set/reset, no multiplexer
+                    m.d.sync += [step.eq(0), total.eq(1 << (C - 1))]
+                    m.next = "MUL"
             with m.State("RESET"):
-                m.d.comb += [
-                    self.state_wr.addr.eq(j),
-                    self.state_wr.en.eq(-1),
-                ]
-                wr = self.state(self.state_wr.data)
-                m.d.comb += [wr.v.eq(par.v_init), self.acc_wr.addr.eq(j), self.acc_wr.en.eq(1)]
+                m.d.comb += [self.state_wr.en.eq(-1), self.acc_wr.en.eq(1)]
                 m.d.sync += j.eq(j + 1)
                 m.next = "READ"
-            with m.State("LOAD"):
-                ref_dec = Mux(st.ref > 0, st.ref - 1, 0)
-                m.d.comb += [loading.eq(1), rd_addr.eq(j)]
-                m.d.sync += [
-                    p.eq(par),
-                    v.eq(st.v),
-                    i_e.eq(delivered),
-                    ref.eq(ref_dec),
-                    frozen.eq(ref_dec > 0),
-                    step.eq(0),
-                ]
-                m.next = "MUL"
             with m.State("MUL"):
                 m.d.sync += step.eq(step + 1)
                 with m.Switch(step):
-                    with m.Case(0):
-                        m.d.sync += [total.eq(product), i_i.eq(delivered)]
-                    with m.Case(1, 2):
+                    with m.Case(0, 1, 2):
                         m.d.sync += total.eq(total + product)
                     with m.Case(3):
-                        m.d.sync += i_e_next.eq(trunc(product, C))
+                        # total is complete: v (left as it is while frozen), ref and the
+                        # spike; this is i_e's last use
+                        m.d.comb += self.state_wr.en.eq(
+                            Mux(frozen, lanes("i_e", "ref"), lanes("v", "i_e", "ref"))
+                        )
+                        with m.If(spike):
+                            m.d.comb += [
+                                self.spike_wr.addr.eq(self.spike_count),
+                                self.spike_wr.data.eq(j),
+                                self.spike_wr.en.eq(1),
+                            ]
+                            m.d.sync += self.spike_count.eq(self.spike_count + 1)
                     with m.Case(4):
-                        m.d.sync += i_i_next.eq(trunc(product, C))
-                        # read the next neuron now: no read is issued in a write cycle
-                        m.d.comb += rd_addr.eq(j + 1)
-                        m.next = "WRITE"
-            with m.State("WRITE"):
-                wr = self.state(self.state_wr.data)
-                m.d.comb += [
-                    self.state_wr.addr.eq(j),
-                    self.state_wr.en.eq(-1),
-                    wr.v.eq(Mux(spike, p.v_reset, v_int)),
-                    wr.i_e.eq(i_e_next),
-                    wr.i_i.eq(i_i_next),
-                    wr.ref.eq(Mux(spike, p.ref_steps, ref)),
-                    # the inputs due now are consumed: clear the accumulators
-                    self.acc_wr.addr.eq(j),
-                    self.acc_wr.en.eq(1),
-                ]
-                with m.If(spike):
-                    m.d.comb += [
-                        self.spike_wr.addr.eq(self.spike_count),
-                        self.spike_wr.data.eq(j),
-                        self.spike_wr.en.eq(1),
-                    ]
-                    m.d.sync += self.spike_count.eq(self.spike_count + 1)
-                # (the next neuron was read in the last MUL cycle; its address stays on the
-                # read ports, which the core disables while the memories are written)
-                m.d.comb += rd_addr.eq(j + 1)
-                m.d.sync += j.eq(j + 1)
-                with m.If(j + 1 == self.n_neurons):
-                    m.d.sync += self.done.eq(1)
-                    m.next = "IDLE"
-                with m.Else():
-                    m.next = "LOAD"
+                        # the inputs due now are consumed: clear the accumulators
+                        m.d.comb += [self.state_wr.en.eq(lanes("i_i")), self.acc_wr.en.eq(1)]
+                        m.d.sync += j.eq(j + 1)
+                        m.next = "READ"
         return m

@@ -31,7 +31,7 @@ def step_cycles(
     ``ltp_*_cols``: spiking neurons whose column is plastic (walked for potentiation).
     """
     n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
-    cycles = STEP_OVERHEAD + 7 * n  # neuron engine: 7 cycles per neuron
+    cycles = STEP_OVERHEAD + 6 * n  # neuron engine: 6 cycles per neuron
     cycles += (s + i) * (n + 2)  # synapse engine: one weight per cycle, 2 per row to fetch it
     cycles += 2 * s  # output: one SPIKE response per 2 cycles
     if stdp:

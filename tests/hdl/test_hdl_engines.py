@@ -120,7 +120,7 @@ def test_neuron_engine_matches_the_document():
         assert got[n] == state[n]  # neurons beyond n_neurons are left alone
         assert out["memories"]["spike"][: len(spikes)] == spikes
         assert all(word == 0 for word in out["memories"]["acc"][:n])  # consumed
-        assert out["cycles"] == 7 * n + 2
+        assert out["cycles"] == 6 * n + 2
 
 
 def test_neuron_engine_reset_pass():
