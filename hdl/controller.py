@@ -32,10 +32,12 @@ class Phase(enum.Enum, shape=3):
 class Controller(wiring.Component):
     """Command decoder and timestep sequencer.
 
-    A memory command's ``mem_region``/``mem_index``/``mem_wdata`` are registered from the
-    command and held until the next one; the access comes a cycle later (``mem_we`` or
-    ``mem_re`` for one cycle; ``mem_rdata`` is expected the cycle after ``mem_re``, decoded
-    from the same held address); the core decodes ``(region, index)``. A step runs the neuron,
+    A memory command's ``mem_region``/``mem_index`` are registered from the command and
+    held until the next one; the access comes a cycle later (``mem_we`` or ``mem_re`` for
+    one cycle), and the command is taken then, so a write's ``mem_wdata`` is the command's
+    own data. ``mem_rdata`` is expected the cycle after ``mem_re``, decoded from the held
+    address, and must hold until the answer is taken (no read port is enabled meanwhile);
+    the core decodes ``(region, index)``. A step runs the neuron,
     synapse and (``spec.stdp``) learning engines in turn, then sends a ``SPIKE`` response
     per spiking neuron and a ``STEP_DONE``.
     """
@@ -80,7 +82,6 @@ class Controller(wiring.Component):
         steps_left = Signal(DATA_BITS)
         pending = running | (steps_left != 0)
         next_count = Signal(range(k_max + 1))  # inputs queued for the next step
-        rdata = Signal(DATA_BITS)
         out_pos = Signal.like(self.spike_count)
         waiting = Signal(2)  # reset: engines still running
         m.d.comb += self.spikes_rd.addr.eq(out_pos)
@@ -92,9 +93,14 @@ class Controller(wiring.Component):
 
         # INPUT and HALT are taken in every phase (but not in the cycle the banks swap)
         anytime = (cmd.op == Op.INPUT) | (cmd.op == Op.HALT) | (cmd.op == Op.NOP)
+        memory = (cmd.op == Op.WRITE) | (cmd.op == Op.READ)
         swapping = Signal()
         idle = Signal()
-        m.d.comb += self.cmd.ready.eq(~swapping & (anytime | idle))
+        access = Signal()  # a memory command is taken in its access cycle
+        m.d.comb += [
+            self.cmd.ready.eq(~swapping & (anytime | (idle & ~memory) | access)),
+            self.mem_wdata.eq(cmd.data),  # a write's command is still on the stream
+        ]
         take = self.cmd.valid & self.cmd.ready
         with m.If(take & (cmd.op == Op.INPUT)):
             bits = len(self.n_inputs)
@@ -130,19 +136,15 @@ class Controller(wiring.Component):
                     m.next = "NEURON"
                 with m.Else():
                     m.d.comb += idle.eq(1)
+                    with m.If(self.cmd.valid & memory):
+                        # held for the whole access: the core decodes them once
+                        m.d.sync += [self.mem_region.eq(cmd.region), self.mem_index.eq(cmd.index)]
+                        with m.If(cmd.op == Op.WRITE):
+                            m.next = "MEM_WRITE"
+                        with m.Else():
+                            m.next = "MEM_READ"
                     with m.If(take):
                         with m.Switch(cmd.op):
-                            with m.Case(Op.WRITE, Op.READ):
-                                # held for the whole access: the core decodes them once
-                                m.d.sync += [
-                                    self.mem_region.eq(cmd.region),
-                                    self.mem_index.eq(cmd.index),
-                                    self.mem_wdata.eq(cmd.data),
-                                ]
-                                with m.If(cmd.op == Op.WRITE):
-                                    m.next = "MEM_WRITE"
-                                with m.Else():
-                                    m.next = "MEM_READ"
                             with m.Case(Op.STEP):
                                 m.d.sync += steps_left.eq(cmd.data)
                             with m.Case(Op.RUN):
@@ -158,18 +160,14 @@ class Controller(wiring.Component):
                                 ]
                                 m.next = "RESET"
             with m.State("MEM_WRITE"):
-                m.d.comb += [self.phase.eq(Phase.IDLE), self.mem_we.eq(1)]
+                m.d.comb += [self.phase.eq(Phase.IDLE), self.mem_we.eq(1), access.eq(1)]
                 m.next = "IDLE"
             with m.State("MEM_READ"):
-                m.d.comb += [self.phase.eq(Phase.IDLE), self.mem_re.eq(1)]
-                m.next = "READ_WAIT"
-            with m.State("READ_WAIT"):
-                m.d.comb += self.phase.eq(Phase.IDLE)
-                m.d.sync += rdata.eq(self.mem_rdata)
+                m.d.comb += [self.phase.eq(Phase.IDLE), self.mem_re.eq(1), access.eq(1)]
                 m.next = "READ_RESP"
             with m.State("READ_RESP"):
                 m.d.comb += self.phase.eq(Phase.IDLE)
-                respond(Resp.READ_DATA, 0, rdata)
+                respond(Resp.READ_DATA, 0, self.mem_rdata)
                 with m.If(self.resp.ready):
                     m.next = "IDLE"
             with m.State("RESET"):
