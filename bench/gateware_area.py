@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from amaranth.back import rtlil  # noqa: E402
 
 from hdl.fpga import toolchain  # noqa: E402
+from hdl.fpga.boards import BOARDS  # noqa: E402
+from hdl.fpga.flow import link_params  # noqa: E402
 from hdl.fpga.rtlil import mark_collision_free  # noqa: E402
 from hdl.link.board_top import BoardTop  # noqa: E402
 from hdl.link.params import LinkParams  # noqa: E402
@@ -107,7 +109,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     spec = CoreSpec(max_inputs=args.inputs, max_neurons=args.neurons, stdp=not args.no_stdp)
-    modules = synthesize(spec, LinkParams(clock_hz=12_000_000, baud=1_000_000), spram=not args.no_spram)
+    # the iCEBreaker build's link (12 MHz, its credits)
+    params = link_params(BOARDS["icebreaker"], 1_000_000, None)
+    modules = synthesize(spec, params, spram=not args.no_spram)
     total = {c: sum(m[c] for m in modules.values()) for c in COLUMNS}
     if args.json:
         print(json.dumps({"modules": modules, "total": total}, indent=2))

@@ -20,7 +20,8 @@ class Board:
     ``platform`` is ``"module:Class"`` of its amaranth-boards platform (imported only
     when built); ``family`` is ``ice40``/``ecp5`` for the open flow or ``xilinx`` for a
     Verilog + XDC export; ``clock_hz`` the board oscillator; ``programmer`` the
-    openFPGALoader board name.
+    openFPGALoader board name; ``credits`` the request frames the link buffers (its
+    request ring holds that many longest payloads).
     """
 
     name: str
@@ -30,6 +31,7 @@ class Board:
     clock_hz: int
     programmer: str
     description: str
+    credits: int = 2
 
     def platform_class(self):
         """The amaranth-boards platform class."""
@@ -55,6 +57,8 @@ BOARDS = {
             12_000_000,
             "icebreaker",
             "1BitSquared iCEBreaker (iCE40 UP5K: 5,280 LCs, 30 EBR, 4 SPRAM, 8 DSP), 12 MHz",
+            # one frame in flight: the default core's request ring in 2 block RAMs, not 4
+            credits=1,
         ),
         Board(
             "ice40-hx8k-evn",

@@ -43,7 +43,7 @@ def link_params(board: Board, baud: int, clock_hz: int | None) -> LinkParams:
     clock = board.clock_hz
     if clock_hz is not None and clock_hz != board.clock_hz:
         _, clock = plan(board.family, board.clock_hz, clock_hz)
-    params = LinkParams(clock_hz=clock, baud=baud)
+    params = LinkParams(clock_hz=clock, baud=baud, credits=board.credits)
     params.divisor  # noqa: B018 - raises a clear error for a baud too fast for the clock
     return params
 

@@ -55,7 +55,7 @@ def xdc(board: Board) -> str:
 
 def export(spec: CoreSpec, board: Board, out_dir: Path, baud: int) -> list[Path]:
     """Write ``snn_board.v``, ``snn_top.v`` and ``snn_top.xdc`` into ``out_dir``."""
-    params = LinkParams(clock_hz=board.clock_hz, baud=baud)
+    params = LinkParams(clock_hz=board.clock_hz, baud=baud, credits=board.credits)
     params.divisor  # noqa: B018 - raises a clear error for a baud too fast for the clock
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
