@@ -125,8 +125,9 @@ class CommandEngine(wiring.Component):
 
         # -- memories: IDENTIFY ROM; spike record + input bitmap ------------------------------
         ident_bytes = list(self.identity.pack())
+        # in logic (~40 iCE40 cells): block RAM is the scarcer resource on the UP5K
         m.submodules.ident = ident = Memory(
-            shape=8, depth=len(ident_bytes), init=ident_bytes, attrs={"ram_style": "block"}
+            shape=8, depth=len(ident_bytes), init=ident_bytes, attrs={"ram_style": "logic"}
         )
         ident_rd = ident.read_port()
         rec_bits = _bits(n - 1)  # a neuron number
