@@ -40,7 +40,7 @@ def advice(result: BuildResult) -> list[str]:
         if logic in over and is_ice40_up(result.board):
             lines.append(
                 "the logic, not the memory, is the limit: on the UP5K a core without STDP of up to"
-                " 32 x 32 fits (`stdp = false`); with STDP, an ECP5 board (ulx3s-25f/45f/85f)"
+                " 256 x 256 fits (`stdp = false`); with STDP, an ECP5 board (ulx3s-25f/45f/85f)"
             )
         elif logic in over and spec.stdp:
             lines.append("the logic, not the memory, is the limit: try `stdp = false` (no learning engine)")
