@@ -3,8 +3,10 @@
 Event driven: for each presynaptic spike of the step (the neurons that spiked, then the
 input spikes) it walks the spike's weight row, one weight per cycle, and adds each weight
 to the accumulator of its target: ``acc.e`` for ``w > 0``, ``acc.i`` for ``w < 0``. A
-weight read at cycle ``t`` is added and written back at ``t + 1`` (the accumulator read
-port is transparent, so back-to-back updates of one accumulator see each other).
+weight read at cycle ``t`` is added and written back at ``t + 1``, while the walk reads
+the next target's accumulator: two updates of one accumulator are at least three cycles
+apart (a row's targets are distinct, and two rows are separated by a fetch), so no read
+meets the write of its own word (the core's accumulator memory needs no bypass).
 Cost: ``(n_neurons + 2)`` cycles per spiking source, plus 4 per step (start to done).
 """
 
