@@ -9,7 +9,7 @@ during a step. See docs/core-hardware.md.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
@@ -21,16 +21,16 @@ from snn.errors import NetworkError
 from .block_memory import BlockMemory
 from .commands import command_layout, response_layout
 from .controller import Controller, Phase
-from .learning_engine import LANE_TRACE, LearningEngine
+from .learning_engine import LearningEngine
 from .memories import (
     acc_layout,
     addr_width,
+    enable_layout,
     neuron_groups,
     param_layout,
     read_port,
     rule_layout,
     state_layout,
-    trace_layout,
     write_port,
 )
 from .neuron_engine import NeuronEngine
@@ -140,12 +140,7 @@ class Core(wiring.Component):
             return part, (index - part * stride)[: addr_width(stride) + 1]
 
         # memories: name -> (depth, width, lanes)
-        params, state, acc, trace = (
-            param_layout(spec),
-            state_layout(spec),
-            acc_layout(spec),
-            trace_layout(spec),
-        )
+        params, state, acc = param_layout(spec), state_layout(spec), acc_layout(spec)
         groups = neuron_groups(spec)
         # where each parameter / state field lives: (record, field) -> (memory, lane, lane width)
         home = {}
@@ -165,7 +160,12 @@ class Core(wiring.Component):
         )
         trace_names = list(learn.trace_depths()) if learn else []
         for name in trace_names:
-            mems[name] = (learn.trace_depths()[name], trace.size, trace.lanes)
+            mems[name] = (learn.trace_depths()[name], spec.trace_bits, 1)
+        if learn:
+            # the STDP enable bits: one lane per trace memory (row enables of the pre traces'
+            # matrix, column enables of the post traces'), written by the command path only
+            en = enable_layout()
+            mems["stdp_enable"] = (rows, en.size, en.lanes)
 
         # command path accesses: name -> (selected, lane); one address for all memories
         cmd_addr = Signal(max(addr_width(depth) for depth, _, _ in mems.values()))
@@ -206,14 +206,13 @@ class Core(wiring.Component):
                 with m.Case(Region.STDP_COL_ENABLE):
                     m.d.comb += cmd_addr.eq(col)
             for i, name in enumerate(trace_names):
-                mat, side = divmod(i, 2)
-                depth = mems[name][0]
-                if side == 0:  # pre traces carry the row enables
-                    enable = in_region(Region.STDP_ROW_ENABLE) & (row_mat == mat) & (row < depth)
-                else:  # post traces carry the column enables
-                    enable = in_region(Region.STDP_COL_ENABLE) & (col_mat == mat)
-                is_trace = in_region(Region.TRACE) & (kind == i) & (element < depth)
-                access[name] = (is_trace | enable, ~is_trace)
+                access[name] = (in_region(Region.TRACE) & (kind == i) & (element < mems[name][0]), 0)
+            # row enables in the pre traces' lanes (0: FF, only its max_inputs rows; 2: REC),
+            # column enables in the post traces' (1, 3)
+            is_row = in_region(Region.STDP_ROW_ENABLE) & (row < Mux(row_mat, n, k))
+            enable_lane, rows_region = Signal(2), region == Region.STDP_ROW_ENABLE
+            m.d.comb += enable_lane.eq(Cat(~rows_region, Mux(rows_region, row_mat, col_mat)))
+            access["stdp_enable"] = (is_row | in_region(Region.STDP_COL_ENABLE), enable_lane)
 
         # -- memories and who drives their ports ----------------------------------------------
         users = {name: {"rd": [], "wr": []} for name in mems}
@@ -254,21 +253,14 @@ class Core(wiring.Component):
                 users[name]["rd"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_rd")))
                 users[name]["wr"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_wr")))
             for name in trace_names:
-                # the enable lane is the command path's alone: its data needs no mux
-                learn_wr = getattr(learn, f"{name}_wr")
-                eng_wr = write_port(mems[name][0], trace.size, trace.lanes).signature.create()
-                m.d.comb += [
-                    eng_wr.addr.eq(learn_wr.addr),
-                    eng_wr.en.eq(learn_wr.en & LANE_TRACE),
-                    trace(eng_wr.data).trace.eq(trace(learn_wr.data).trace),
-                    eng_wr.data[trace.lane :].eq(wdata[: trace.lane]),
-                ]
                 users[name]["rd"].append((~cmd_path, getattr(learn, f"{name}_rd")))
-                users[name]["wr"].append((~cmd_path, eng_wr))
+                users[name]["wr"].append((~cmd_path, getattr(learn, f"{name}_wr")))
+            # the enable bits: the command path is their only writer
+            users["stdp_enable"]["rd"].append((~cmd_path, learn.enable_rd))
         users["spikes"]["rd"].append((None, ctrl.spikes_rd))
 
         read_data = {}
-        exclusive = {f"neuron{width}" for width in groups} | {"spikes"}
+        exclusive = {f"neuron{width}" for width in groups} | {"spikes", "stdp_enable"}
         for name, (depth, width, lanes) in mems.items():
             if name in ("ff", "rec"):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
@@ -329,7 +321,7 @@ class Core(wiring.Component):
         # -- read data: the word addressed by the command (held by the controller) ---------------
         # every readable word but STEP_COUNT fits ``narrow``; sign extension happens once
         widths = [w for _, w, lanes in mems.values() if lanes == 1] + [f.width for _, f in rule_layout(spec)]
-        widths += [w for w in groups] + [trace.lane, 16]
+        widths += [w for w in groups] + [16]
         narrow = Signal(signed(max(widths) + 1))
         is_step_count = (region == Region.CONTROL) & (index == Control.STEP_COUNT)
         m.d.comb += ctrl.mem_rdata.eq(Mux(is_step_count, ctrl.step, narrow.as_signed()))
@@ -369,17 +361,14 @@ class Core(wiring.Component):
                             with m.Case(mat * RULE_STRIDE + f):
                                 m.d.comb += narrow.eq(getattr(rules[mat], fname))
             if learn:
-                pre, post = trace_names[0::2], trace_names[1::2]
-                for r, selector, names, lane in (
-                    (Region.TRACE, kind, trace_names, "trace"),
-                    (Region.STDP_ROW_ENABLE, row_mat, pre, "enable"),
-                    (Region.STDP_COL_ENABLE, col_mat, post, "enable"),
-                ):
-                    with m.Case(r):
-                        with m.Switch(selector):
-                            for i, name in enumerate(names):
-                                with m.Case(i):
-                                    m.d.comb += narrow.eq(getattr(trace(read_data[name]), lane))
+                with m.Case(Region.TRACE):
+                    with m.Switch(kind):
+                        for i, name in enumerate(trace_names):
+                            with m.Case(i):
+                                m.d.comb += narrow.eq(read_data[name])
+                with m.Case(Region.STDP_ROW_ENABLE, Region.STDP_COL_ENABLE):
+                    bits = read_data["stdp_enable"]
+                    m.d.comb += narrow.eq(Array(bits[i * en.lane] for i in range(en.lanes))[enable_lane])
         return m
 
     @staticmethod

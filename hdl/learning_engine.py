@@ -1,7 +1,8 @@
 """The learning engine: phase 5 (plasticity) of docs/core-arithmetic.md.
 
 Per matrix (FF, REC) one STDP rule slot, enabled per row (pre) and per column (post); the
-enable bits live next to the traces (see :func:`hdl.memories.trace_layout`). One pass:
+four sets of enable bits share one memory, one lane each (:func:`hdl.memories.enable_layout`),
+which only the command path writes. One pass:
 
 a. decay every trace: one element per cycle, the four trace memories one after another
    (those of a matrix whose rule is off are skipped);
@@ -32,11 +33,10 @@ from amaranth.lib.wiring import In, Out
 from snn.core_spec import CoreSpec
 
 from .arith import clamp, rnd
-from .memories import addr_width, read_port, rule_layout, trace_layout, write_port
+from .memories import addr_width, enable_layout, read_port, rule_layout, write_port
 
 FF, REC = 0, 1
 PRE, POST = 0, 1
-LANE_TRACE, LANE_ENABLE = 0b01, 0b10
 
 
 class LearningEngine(wiring.Component):
@@ -49,7 +49,6 @@ class LearningEngine(wiring.Component):
     def __init__(self, spec: CoreSpec):
         self.spec = spec
         n, k = spec.max_neurons, spec.max_inputs
-        self.trace = trace_layout(spec)
         self.rule = rule_layout(spec)
         members = {
             "start": In(1),
@@ -63,13 +62,15 @@ class LearningEngine(wiring.Component):
             "input_bank": In(1),
             "spikes_rd": read_port(n, addr_width(n)),
             "inputs_rd": read_port(2 * k, addr_width(k)),
+            # the enable bits, one lane per trace memory (TraceKind order): lane ``mat * 2 + side``
+            "enable_rd": read_port(max(n, k), enable_layout().size),
         }
         for name, rows in (("ff", k), ("rec", n)):
             members[f"{name}_rd"] = read_port(rows * n, spec.weight_bits)
             members[f"{name}_wr"] = write_port(rows * n, spec.weight_bits)
         for name, depth in self.trace_depths().items():
-            members[f"{name}_rd"] = read_port(depth, self.trace.size)
-            members[f"{name}_wr"] = write_port(depth, self.trace.size, self.trace.lanes)
+            members[f"{name}_rd"] = read_port(depth, spec.trace_bits)
+            members[f"{name}_wr"] = write_port(depth, spec.trace_bits)
         super().__init__(members)
 
     def trace_depths(self) -> dict[str, int]:
@@ -91,6 +92,8 @@ class LearningEngine(wiring.Component):
             )
         }
         weights = [(self.ff_rd, self.ff_wr), (self.rec_rd, self.rec_wr)]
+        en = enable_layout()  # enable bit i in bit 0 of lane i
+        enable_bits = Array(self.enable_rd.data[i * en.lane] for i in range(en.lanes))
 
         def enabled(mat):
             return rules[mat].flags[0]
@@ -108,8 +111,8 @@ class LearningEngine(wiring.Component):
         e_d = Signal.like(e)  # element being written
         which = Signal(2)  # trace memory being decayed
         m.d.sync += decay_valid.eq(0)
-        read = Array(self.trace(traces[mt, sd][0].data) for mt in (FF, REC) for sd in (PRE, POST))
-        selected = Signal(self.trace)
+        read = Array(traces[mt, sd][0].data for mt in (FF, REC) for sd in (PRE, POST))
+        selected = Signal(spec.trace_bits)
         m.d.comb += selected.eq(read[tsel])
         rule_sel = rules[tsel[1]]
         factor = Signal(unsigned(max(C, spec.stdp_amp_bits)))
@@ -121,10 +124,10 @@ class LearningEngine(wiring.Component):
             )
         )
         product = Signal(unsigned(factor.shape().width + spec.trace_bits))
-        m.d.comb += product.eq(selected.trace * factor)
+        m.d.comb += product.eq(selected * factor)
 
         # -- a. decay (or clear) every trace: the four memories one after another ----------
-        x = selected.trace
+        x = selected
         decayed = Mux(rule_sel.flags[1], Mux(x > 0, x - 1, 0), product >> C)
         new_trace = Signal(spec.trace_bits)
         m.d.comb += new_trace.eq(Mux(resetting, 0, decayed))
@@ -132,8 +135,8 @@ class LearningEngine(wiring.Component):
             with m.If(decay_valid & (tsel == i)):
                 m.d.comb += [
                     wr.addr.eq(e_d),
-                    wr.en.eq(LANE_TRACE),
-                    self.trace(wr.data).trace.eq(new_trace),
+                    wr.en.eq(1),
+                    wr.data.eq(new_trace),
                 ]
 
         # -- b, c. depression and potentiation walks ---------------------------------------
@@ -163,7 +166,8 @@ class LearningEngine(wiring.Component):
         m1, ltp1 = tsel[1], ~tsel[0]  # stage 1's matrix and kind: from the partner's memory
         m2, ltp2 = Signal(), Signal()
         a1, a2 = Signal.like(addr), Signal.like(addr)
-        m.d.sync += [v1.eq(0), v2.eq(v1 & partner.enable), v3.eq(v2)]
+        partner_on = enable_bits[tsel]  # the partner's enable bit
+        m.d.sync += [v1.eq(0), v2.eq(v1 & partner_on), v3.eq(v2)]
         w1 = Signal(signed(spec.weight_bits))
         m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
         amp1 = factor  # A+ (LTP) or A- (LTD) when v1
@@ -179,7 +183,7 @@ class LearningEngine(wiring.Component):
                 w2.eq(w1),
                 amp2.eq(amp1),
                 prod2.eq(product),
-                seen2.eq(partner.trace > 0),
+                seen2.eq(partner > 0),
             ]
         rule2 = rules[m2]
         dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)
@@ -242,14 +246,12 @@ class LearningEngine(wiring.Component):
                 with m.Else():
                     m.next = "LINE"
             with m.State("LINE"):
-                # read the enable bit of the row (LTD) or column (LTP) beside its trace
-                for (mt, sd), (rd, _) in traces.items():
-                    with m.If((mat == mt) & (ltp == sd)):
-                        m.d.comb += rd.addr.eq(listed)
+                # read the enable bits of the row (LTD) or column (LTP)
+                m.d.comb += self.enable_rd.addr.eq(listed)
                 m.d.sync += line.eq(listed)
                 m.next = "CHECK"
             with m.State("CHECK"):
-                own = read[Cat(ltp, mat)].enable
+                own = enable_bits[Cat(ltp, mat)]
                 size = Mux(ltp & (mat == FF), self.n_inputs, self.n_neurons)
                 m.d.sync += [
                     pos.eq(0),
@@ -268,6 +270,7 @@ class LearningEngine(wiring.Component):
                 for (mt, sd), (rd, _) in traces.items():
                     with m.If((mat == mt) & (ltp != sd)):
                         m.d.comb += rd.addr.eq(pos)
+                m.d.comb += self.enable_rd.addr.eq(pos)  # and the partner's enable bits
                 # a read every other cycle: the cycles between are the write-backs'
                 with m.If(~gap):
                     m.d.sync += [
@@ -310,11 +313,10 @@ class LearningEngine(wiring.Component):
                 for (mt, sd), (rd, wr) in traces.items():
                     is_input_trace = (mt, sd) == (FF, PRE)
                     with m.If(enabled(mt) & (bump_inputs if is_input_trace else ~bump_inputs)):
-                        out = self.trace(wr.data)
                         m.d.comb += [
                             wr.addr.eq(idx),
-                            wr.en.eq(LANE_TRACE),
-                            out.trace.eq(bumped(mt, sd, self.trace(rd.data).trace)),
+                            wr.en.eq(1),
+                            wr.data.eq(bumped(mt, sd, rd.data)),
                         ]
                 m.d.sync += s.eq(s + 1)
                 m.next = "BUMP_FETCH"

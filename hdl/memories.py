@@ -1,7 +1,7 @@
 """Memory-word layouts shared by the core and its engines.
 
-A record of several fields (a neuron's parameters, its state, a trace with its STDP
-enable bit) is stored in one memory word split into equal *lanes*, one field per lane,
+A record of several fields (a neuron's parameters, its state, the STDP enable bits of a
+row / column) is stored in one memory word split into equal *lanes*, one field per lane,
 so that a command can write a single field through the write port's byte-enable
 (``granularity``) without a read-modify-write, while an engine reads the whole record in
 one cycle.
@@ -59,9 +59,17 @@ def state_layout(spec: CoreSpec) -> LaneLayout:
     return LaneLayout({"v": Shape(spec.v_bits, True), "i_e": i, "i_i": i, "ref": unsigned(spec.refrac_bits)})
 
 
-def trace_layout(spec: CoreSpec) -> LaneLayout:
-    """An STDP trace and the STDP enable bit of its row (pre) or column (post)."""
-    return LaneLayout({"trace": unsigned(spec.trace_bits), "enable": unsigned(1)})
+def enable_layout() -> LaneLayout:
+    """The STDP enable bits of one row / column index, one lane each, in ``TraceKind`` order.
+
+    The row enables of FF (``ff_pre``) and REC (``rec_pre``), the column enables of FF
+    (``ff_post``) and REC (``rec_post``), each in bit 0 of a 4-bit lane: one memory of
+    ``max(max_inputs, max_neurons)`` x 16 bits beside the four trace memories (``trace_bits``
+    wide each), where the enable bit of a trace's row or column would take a second 16-bit
+    EBR lane per trace memory. 16 bits is an iCE40 EBR's 256 x 16 mode, whose per-bit write
+    mask takes the lanes as they are (a 4-bit word of 1-bit lanes costs ~20 LUTs to steer).
+    """
+    return LaneLayout({name: unsigned(4) for name in ("ff_pre", "ff_post", "rec_pre", "rec_post")})
 
 
 def neuron_groups(spec: CoreSpec) -> dict[int, list[tuple[str, str]]]:

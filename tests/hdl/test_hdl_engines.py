@@ -218,12 +218,11 @@ def check_learning_engine(flags, *, seed, bench=None):
     ``bench`` builds the test bench from ``(engine, mems)`` (default: :class:`Bench`).
     """
     from hdl.learning_engine import LearningEngine
-    from hdl.memories import rule_layout, trace_layout
+    from hdl.memories import enable_layout, rule_layout
 
     rng = np.random.default_rng(seed)
     spec = SPEC
     n_max, k_max, n, n_in = spec.max_neurons, spec.max_inputs, 7, 6
-    t = trace_layout(spec)
     rules = []
     for mat in range(2):
         flags_m = flags[mat]
@@ -257,12 +256,12 @@ def check_learning_engine(flags, *, seed, bench=None):
         "rec": (n_max * n_max, 8, 1, [v & 255 for row in w["rec"] for v in row]),
     }
     for name, d in depth.items():
-        mems[name] = (
-            d,
-            t.size,
-            t.lanes,
-            pack(t, [{"trace": a, "enable": b} for a, b in zip(trace[name], enable[name])]),
-        )
+        mems[name] = (d, spec.trace_bits, 1, trace[name])
+    en = enable_layout()
+    lines = max(k_max, n_max)  # one word of enable bits per row / column index
+    padded = {name: bits + [0] * (lines - len(bits)) for name, bits in enable.items()}
+    words = [dict(zip(padded, bits, strict=True)) for bits in zip(*padded.values(), strict=True)]
+    mems["enable"] = (lines, en.size, en.lanes, pack(en, words))
     rule_word = 0
     for m, rule in enumerate(rules):
         rule_word |= pack(rule_layout(spec), [rule])[0] << (m * rule_layout(spec).size)
@@ -293,9 +292,8 @@ def check_learning_engine(flags, *, seed, bench=None):
         got = np.where(got > 127, got - 256, got)
         assert got.tolist() == w[name], name
         for tr in (pre, post):
-            assert [r["trace"] for r in unpack(t, out["memories"][tr])][: rows if tr == pre else n] == trace[
-                tr
-            ][: rows if tr == pre else n], tr
+            size = rows if tr == pre else n
+            assert out["memories"][tr][:size] == trace[tr][:size], tr
 
 
 @pytest.mark.parametrize("flags", [(0b0001, 0b0101), (0b1011, 0b1001)])
