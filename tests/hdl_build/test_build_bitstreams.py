@@ -1,8 +1,8 @@
 """Synthesis, place and route of a small core with the open toolchain (YoWASP from PyPI).
 
-One ECP5 build (8 x 8 with STDP, through a PLL) and one iCE40 UP5K build (8 x 8 without
-STDP, weights in SPRAM: with the learning engine the UP5K's logic cells overflow) must
-give bitstreams (see docs/hardware-build.md). About 1 to 2 minutes each, the first YoWASP call
+One ECP5 build (8 x 8 with STDP, through a PLL) and one iCE40 UP5K build (the default
+256 x 256 core without STDP, weights in all four SPRAMs: with the learning engine the
+UP5K's logic cells overflow) must give bitstreams (see docs/hardware-build.md). About 1 to 2 minutes each, the first YoWASP call
 of each tool compiling WebAssembly (cached afterwards).
 """
 
@@ -41,13 +41,13 @@ def test_ecp5_bitstream_through_a_pll(tmp_path):
 
 @pytest.mark.slow
 @needs("ice40")
-def test_ice40_up5k_bitstream_for_a_small_core_without_stdp(tmp_path):
-    result = build(CoreSpec(max_inputs=8, max_neurons=8, stdp=False), get("icebreaker"), tmp_path)
+def test_ice40_up5k_bitstream_for_the_default_core_without_stdp(tmp_path):
+    result = build(CoreSpec(stdp=False), get("icebreaker"), tmp_path)
     assert result.error is None, result.error
     assert result.bitstream.stat().st_size > 100_000
     report = result.report
     assert report.available("logic") == 5280 and report.available("spram") == 4
-    assert report.fits() and 4_000 < report.used("logic") <= 5280
-    assert report.used("spram") == 2  # the weight matrices, one SPRAM each
+    assert report.fits() and 2_000 < report.used("logic") <= 5280
+    assert report.used("spram") == 4  # 256 x 256 x 8 bits twice: two SPRAMs per matrix
     assert report.target_mhz == pytest.approx(12, abs=0.1)
     assert report.fmax_mhz > 12  # meets the iCEBreaker's oscillator
