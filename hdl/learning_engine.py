@@ -18,10 +18,15 @@ multiplicative factor and the bound), so a walk runs at one synapse per 2 cycles
 reads and writes the weights in one cycle, nor uses read data in the cycle after a write:
 the weight memories may be single-port (the core's SPRAM, ``hdl/weight_memory.py``).
 
-Multipliers: the decays and ``A * trace`` share one ``trace_bits x max(coef_bits,
-stdp_amp_bits)`` product (they never run in the same cycle; ``tsel`` picks the trace
-memory and the rule it reads); the multiplicative rule's ``A * trace * dist`` is a second
-(24 x 9 by default: two iCE40 SB_MAC16).
+Multipliers: the decays and ``A * trace`` share one registered ``trace_bits x
+max(coef_bits, stdp_amp_bits)`` product (they never run in the same cycle; ``tsel`` picks
+the trace memory and the rule it reads; on the iCE40 the register is the SB_MAC16's
+output register): a decay reads an element at ``t`` and writes it at ``t + 2``, and a
+window rule's decay ``max(x - 1, 0)`` is the same product with the factor ``2^C - 1``
+(exact for ``x < 2^C``), its walk's step ``A`` the product ``1 * A``. The multiplicative
+rule's ``A * trace * dist`` is a second product (two SB_MAC16). A weight step is compared
+with the room to its bound (``w_max - w``, ``w - w_min``) in ``weight_bits + 1`` bits, not
+added at full width and clipped.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
-from .arith import clamp, rnd
+from .arith import rnd
 from .memories import addr_width, enable_layout, read_port, rule_layout, write_port
 
 FF, REC = 0, 1
@@ -81,7 +86,9 @@ class LearningEngine(wiring.Component):
     def elaborate(self, platform):
         spec = self.spec
         n_max, k_max = spec.max_neurons, spec.max_inputs
-        C, round_bits = spec.coef_bits, spec.stdp_frac_bits + spec.trace_frac_bits
+        lines = max(n_max, k_max)
+        C, W = spec.coef_bits, spec.weight_bits
+        round_bits = spec.stdp_frac_bits + spec.trace_frac_bits
         m = Module()
         rules = self.rules
         # (matrix, side) -> (read port, write port), in TraceKind order
@@ -98,120 +105,149 @@ class LearningEngine(wiring.Component):
         def enabled(mat):
             return rules[mat].flags[0]
 
+        def weight_addr(row, col):
+            """The word of synapse ``(row, col)``: wiring when ``n_max`` is a power of two."""
+            if n_max & (n_max - 1) == 0:
+                return Cat(col[: n_max.bit_length() - 1], row)
+            return row * n_max + col
+
         resetting = Signal()
         m.d.sync += self.done.eq(0)
 
-        # -- the shared multiplier: trace decays and the amplitude product ------------------
-        # ``tsel`` picks the trace memory whose read data it takes (TraceKind order: the
-        # memory being decayed, or the partner trace of a walk: ``mat * 2 + ~ltp``) and the
-        # rule of its matrix; ``decay_valid`` (decay) or ``v1`` (walk) says which factor.
-        tsel = Signal(2)
-        decay_valid = Signal()
-        e = Signal(range(max(n_max, k_max) + 1))  # element being read
-        e_d = Signal.like(e)  # element being written
-        which = Signal(2)  # trace memory being decayed
-        m.d.sync += decay_valid.eq(0)
-        read = Array(traces[mt, sd][0].data for mt in (FF, REC) for sd in (PRE, POST))
-        selected = Signal(spec.trace_bits)
-        m.d.comb += selected.eq(read[tsel])
-        rule_sel = rules[tsel[1]]
-        factor = Signal(unsigned(max(C, spec.stdp_amp_bits)))
-        m.d.comb += factor.eq(
-            Mux(
-                decay_valid,
-                Mux(tsel[0], rule_sel.decay_post, rule_sel.decay_pre),
-                Mux(tsel[0], rule_sel.amp_minus, rule_sel.amp_plus),  # post partner: LTD
-            )
-        )
-        product = Signal(unsigned(factor.shape().width + spec.trace_bits))
-        m.d.comb += product.eq(selected * factor)
-
-        # -- a. decay (or clear) every trace: the four memories one after another ----------
-        x = selected
-        decayed = Mux(rule_sel.flags[1], Mux(x > 0, x - 1, 0), product >> C)
-        new_trace = Signal(spec.trace_bits)
-        m.d.comb += new_trace.eq(Mux(resetting, 0, decayed))
-        for i, (_, wr) in enumerate(traces.values()):
-            with m.If(decay_valid & (tsel == i)):
-                m.d.comb += [
-                    wr.addr.eq(e_d),
-                    wr.en.eq(1),
-                    wr.data.eq(new_trace),
-                ]
-
-        # -- b, c. depression and potentiation walks ---------------------------------------
-        job = Signal(range(4))  # (matrix, ltp) = (job & 1, job >> 1)
+        # -- the element counter, the spike lists ------------------------------------------
+        # ``e``: the element a decay reads, or the position along a walk (the partner trace
+        # read beside each weight); the traces are read at ``e`` but while bumping
+        e = Signal(range(lines + 1))
+        job = Signal(range(4))  # (matrix, ltp) = (job & 1, job >> 1); bumps: 0 inputs, 1 neurons
         mat, ltp = job[0], job[1]
-        from_inputs = (mat == FF) & ~ltp  # depression of FF rows: the input spikes
+        from_inputs = (mat == FF) & ~ltp  # the input spikes (FF depression, input bumps)
         count = Mux(from_inputs, self.input_count, self.spike_count)
-        s = Signal(range(max(n_max, k_max) + 1))
+        s = Signal(range(lines + 1))
         m.d.comb += [
             self.spikes_rd.addr.eq(s),
             self.inputs_rd.addr.eq(Mux(self.input_bank, k_max, 0) + s),
         ]
         listed = Mux(from_inputs, self.inputs_rd.data, self.spikes_rd.data)
-        line = Signal(range(max(n_max, k_max)))
-        pos = Signal(range(max(n_max, k_max) + 1))
-        length = Signal.like(pos)
-        addr = Signal(range(max(n_max, k_max) * n_max + 1))
-        stride = Signal(range(n_max + 1))
+        bumping = Signal()  # in the bump states: the traces are read at ``listed``
+        for rd, _ in traces.values():
+            m.d.comb += rd.addr.eq(Mux(bumping, listed, e))
+
+        # -- the shared multiplier: trace decays and the amplitude product ------------------
+        # ``tsel`` picks the trace memory whose read data it takes (TraceKind order: the
+        # memory being decayed, or the partner trace of a walk: ``mat * 2 + ~ltp``) and the
+        # rule of its matrix; ``decay_valid`` (decay) or ``v1`` (walk) says which factor.
+        # ``product`` is registered (the SB_MAC16's output register, which yosys takes only
+        # without a reset): it holds a walk's ``A * trace`` for its stage 2 and gives a
+        # decayed trace the cycle after.
+        tsel = Signal(2)
+        decay_valid = Signal()  # the read data is a trace to decay
+        v1 = Signal()  # the read data is a walk's weight and partner trace
+        which = Signal(2)  # trace memory being decayed
+        m.d.sync += [decay_valid.eq(0), v1.eq(0)]
+        read = Array(traces[mt, sd][0].data for mt in (FF, REC) for sd in (PRE, POST))
+        selected = Signal(spec.trace_bits)
+        m.d.comb += selected.eq(read[tsel])
+        rule_sel = rules[tsel[1]]
+        window_sel = rule_sel.flags[1]
+        # a window rule's decay ``max(x - 1, 0)`` is ``(x * (2^C - 1)) >> C`` for x < 2^C
+        window_by_product = spec.trace_bits <= C
+        factor = Signal(unsigned(max(C, spec.stdp_amp_bits)))
+        with m.If(decay_valid):
+            with m.If(resetting):
+                m.d.comb += factor.eq(0)  # clearing: every trace becomes 0
+            with m.Elif(window_sel & window_by_product):
+                m.d.comb += factor.eq((1 << C) - 1)
+            with m.Else():
+                m.d.comb += factor.eq(Mux(tsel[0], rule_sel.decay_post, rule_sel.decay_pre))
+        with m.Else():
+            m.d.comb += factor.eq(Mux(tsel[0], rule_sel.amp_minus, rule_sel.amp_plus))  # post: LTD
+        # a window rule's walk takes ``A`` alone (1 * A): its trace only says whether to act
+        multiplicand = Mux(~decay_valid & window_sel, 1, selected)
+        product = Signal(unsigned(factor.shape().width + spec.trace_bits), reset_less=True)
+        with m.If(decay_valid | v1):
+            m.d.sync += product.eq(multiplicand * factor)
+
+        # -- a. decay (or clear) every trace: the four memories one after another ----------
+        # read at t, product at t + 1, written at t + 2 (``e_w``: the writes of a memory are
+        # consecutive cycles and the memory switch leaves a cycle without one, which resets it)
+        decay_write, tsel2 = Signal(), Signal(2)
+        e_w = Signal(range(lines))
+        m.d.sync += [
+            decay_write.eq(decay_valid),
+            tsel2.eq(tsel),
+            e_w.eq(Mux(decay_write, e_w + 1, 0)),
+        ]
+        decayed = product >> C
+        if not window_by_product:
+            x2 = Signal(spec.trace_bits)
+            with m.If(decay_valid):
+                m.d.sync += x2.eq(selected)
+            decayed = Mux(rules[tsel2[1]].flags[1] & ~resetting, Mux(x2 > 0, x2 - 1, 0), decayed)
+        for i, (_, wr) in enumerate(traces.values()):
+            with m.If(decay_write & (tsel2 == i)):
+                m.d.comb += [wr.addr.eq(e_w), wr.en.eq(1), wr.data.eq(decayed)]
+
+        # -- b, c. depression and potentiation walks ---------------------------------------
+        line = Signal(range(lines))  # the row (LTD) or column (LTP) being walked
+        size = Mux(ltp & (mat == FF), self.n_inputs, self.n_neurons)  # its length
         gap = Signal()  # in a walk: the cycle after a read (no read issued)
 
         # pipeline: a read at t (even cycles of a walk), stage 1 at t + 1 has the weight and
         # the partner's trace and forms A * trace, stage 2 holds its registers for t + 2 and
         # t + 3 and writes at t + 3 (odd): a read and a write of the weights never share a
         # cycle, and no read data is used in the cycle after a write (single-port weights)
-        v1, v2, v3 = Signal(), Signal(), Signal()
+        v2, v3 = Signal(), Signal()
         partner = selected  # the trace across the synapse: y_j (LTD) or x_k (LTP)
+        partner_on = enable_bits[tsel]  # and its enable bit
         m1, ltp1 = tsel[1], ~tsel[0]  # stage 1's matrix and kind: from the partner's memory
         m2, ltp2 = Signal(), Signal()
-        a1, a2 = Signal.like(addr), Signal.like(addr)
-        partner_on = enable_bits[tsel]  # the partner's enable bit
-        m.d.sync += [v1.eq(0), v2.eq(v1 & partner_on), v3.eq(v2)]
-        w1 = Signal(signed(spec.weight_bits))
+        p2 = Signal(range(lines))  # stage 2's position along the walk
+        m.d.sync += [v2.eq(v1 & partner_on), v3.eq(v2)]
+        w1 = Signal(signed(W))
         m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
-        amp1 = factor  # A+ (LTP) or A- (LTD) when v1
         w2 = Signal.like(w1)
-        amp2 = Signal(unsigned(spec.stdp_amp_bits))
-        prod2 = Signal(unsigned(spec.stdp_amp_bits + spec.trace_bits))
         seen2 = Signal()  # partner trace > 0 (the window rule's condition)
         with m.If(v1):
             m.d.sync += [
                 m2.eq(m1),
                 ltp2.eq(ltp1),
-                a2.eq(a1),
+                p2.eq(e),
+                e.eq(e + 1),  # the next read's position
                 w2.eq(w1),
-                amp2.eq(amp1),
-                prod2.eq(product),
                 seen2.eq(partner > 0),
             ]
         rule2 = rules[m2]
-        dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)
-        delta = Signal(signed(prod2.shape().width + spec.weight_bits + 3))
+        dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)  # room to the bound
+        delta = Signal(signed(product.shape().width + W + 3))
         with m.If(rule2.flags[1]):
-            m.d.comb += delta.eq(amp2)
+            m.d.comb += delta.eq(product)  # the amplitude (1 * A)
         with m.Elif(rule2.flags[2]):
-            m.d.comb += delta.eq(rnd(prod2 * dist, round_bits))
+            m.d.comb += delta.eq(rnd(product * dist, round_bits))
         with m.Else():
-            m.d.comb += delta.eq(rnd(prod2, round_bits))
-        lo = Mux(ltp2, -(1 << (delta.shape().width + 1)), rule2.w_min)
-        hi = Mux(ltp2, rule2.w_max, 1 << (delta.shape().width + 1))
-        updated = clamp(Mux(ltp2, w2 + delta, w2 - delta), lo, hi, spec.weight_bits)
+            m.d.comb += delta.eq(rnd(product, round_bits))
+        # the bound is hit when delta exceeds the room to it: compared in W + 1 bits, as a
+        # delta outside [-2^W, 2^W) exceeds (or not) every room of W-bit weights
+        big = ~delta[-1] & delta[W:-1].any()
+        tiny = delta[-1] & ~delta[W:-1].all()
+        bounded = big | (~tiny & (delta[: W + 1].as_signed() > dist))
+        step = Mux(ltp2, w2 + delta[:W], w2 - delta[:W])[:W]  # exact modulo 2^W
+        updated = Mux(bounded, Mux(ltp2, rule2.w_max, rule2.w_min), step)
         write = v3 & (seen2 | ~rule2.flags[1])
         for mt, (_, wr) in enumerate(weights):
             with m.If(write & (m2 == mt)):
-                m.d.comb += [wr.addr.eq(a2), wr.data.eq(updated), wr.en.eq(1)]
+                m.d.comb += [
+                    wr.addr.eq(Mux(ltp2, weight_addr(p2, line), weight_addr(line, p2))),
+                    wr.data.eq(updated),
+                    wr.en.eq(1),
+                ]
 
         # -- d. bumps ----------------------------------------------------------------------
-        bump_inputs = Signal()  # bumping FF_PRE for the inputs, else the neurons' traces
-        idx = Signal(range(max(n_max, k_max)))
-
         def bumped(mat, side, x):
             rule = rules[mat]
             bump = rule.bump_pre if side == PRE else rule.bump_post
             replace = rule.flags[1] | rule.flags[3]  # window, or pair "nearest"
-            total = x + bump
-            return Mux(replace, bump, Mux(total > spec.trace_max, spec.trace_max, total))
+            total = x + bump  # trace_max is 2^trace_bits - 1: the carry says it is passed
+            return Mux(replace, bump, Mux(total[spec.trace_bits], spec.trace_max, total))
 
         with m.FSM():
             with m.State("IDLE"):
@@ -219,8 +255,6 @@ class LearningEngine(wiring.Component):
                     m.d.sync += [resetting.eq(self.reset), e.eq(0), which.eq(0)]
                     m.next = "DECAY"
             with m.State("DECAY"):
-                for rd, _ in traces.values():
-                    m.d.comb += rd.addr.eq(e)
                 limit = Mux(
                     which == 0,
                     Mux(resetting, k_max, self.n_inputs),
@@ -232,8 +266,9 @@ class LearningEngine(wiring.Component):
                         m.d.sync += [job.eq(0), s.eq(0)]
                         m.next = "DECAY_DRAIN"
                 with m.Else():
-                    m.d.sync += [decay_valid.eq(1), tsel.eq(which), e_d.eq(e), e.eq(e + 1)]
+                    m.d.sync += [decay_valid.eq(1), tsel.eq(which), e.eq(e + 1)]
             with m.State("DECAY_DRAIN"):
+                # the last decayed trace is written in this cycle
                 with m.If(resetting):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
@@ -248,17 +283,11 @@ class LearningEngine(wiring.Component):
             with m.State("LINE"):
                 # read the enable bits of the row (LTD) or column (LTP)
                 m.d.comb += self.enable_rd.addr.eq(listed)
-                m.d.sync += line.eq(listed)
                 m.next = "CHECK"
             with m.State("CHECK"):
+                # ``line`` changes here, after the last write of the walk before (t + 3)
                 own = enable_bits[Cat(ltp, mat)]
-                size = Mux(ltp & (mat == FF), self.n_inputs, self.n_neurons)
-                m.d.sync += [
-                    pos.eq(0),
-                    length.eq(size),
-                    addr.eq(Mux(ltp, line, line * n_max)),
-                    stride.eq(Mux(ltp, n_max, 1)),
-                ]
+                m.d.sync += [e.eq(0), line.eq(listed)]
                 with m.If(own & (size != 0)):
                     m.next = "WALK"
                 with m.Else():
@@ -266,22 +295,13 @@ class LearningEngine(wiring.Component):
                     m.next = "FETCH"
             with m.State("WALK"):
                 for rd, _ in weights:
-                    m.d.comb += rd.addr.eq(addr)
-                for (mt, sd), (rd, _) in traces.items():
-                    with m.If((mat == mt) & (ltp != sd)):
-                        m.d.comb += rd.addr.eq(pos)
-                m.d.comb += self.enable_rd.addr.eq(pos)  # and the partner's enable bits
-                # a read every other cycle: the cycles between are the write-backs'
+                    m.d.comb += rd.addr.eq(Mux(ltp, weight_addr(e, line), weight_addr(line, e)))
+                m.d.comb += self.enable_rd.addr.eq(e)  # the partners' enable bits
+                # a read every other cycle: the cycles between are the write-backs' (stage 1
+                # moves ``e`` on)
                 with m.If(~gap):
-                    m.d.sync += [
-                        v1.eq(1),
-                        tsel.eq(Cat(~ltp, mat)),
-                        a1.eq(addr),
-                        addr.eq(addr + stride),
-                        pos.eq(pos + 1),
-                        gap.eq(1),
-                    ]
-                    with m.If(pos + 1 == length):
+                    m.d.sync += [v1.eq(1), tsel.eq(Cat(~ltp, mat)), gap.eq(1)]
+                    with m.If(e + 1 == size):
                         m.d.sync += [s.eq(s + 1), gap.eq(0)]
                         m.next = "FETCH"
                 with m.Else():
@@ -289,32 +309,32 @@ class LearningEngine(wiring.Component):
             with m.State("JOB_DRAIN"):
                 # two cycles: the last walk's writes land before the next job reads
                 with m.If(job == 0):
-                    m.d.sync += [s.eq(0), bump_inputs.eq(1)]
+                    m.d.sync += s.eq(0)  # job 0: the input spikes' bumps first
                     m.next = "BUMP_FETCH"
                 with m.Else():
                     m.next = "FETCH"
             with m.State("BUMP_FETCH"):
-                with m.If(s == Mux(bump_inputs, self.input_count, self.spike_count)):
+                m.d.comb += bumping.eq(1)
+                with m.If(s == count):
                     m.d.sync += s.eq(0)
-                    with m.If(bump_inputs):
-                        m.d.sync += bump_inputs.eq(0)
+                    with m.If(job == 0):
+                        m.d.sync += job.eq(1)  # then the neurons'
                     with m.Else():
                         m.d.sync += self.done.eq(1)
                         m.next = "IDLE"
                 with m.Else():
                     m.next = "BUMP_READ"
             with m.State("BUMP_READ"):
-                bump_list = Mux(bump_inputs, self.inputs_rd.data, self.spikes_rd.data)
-                for rd, _ in traces.values():
-                    m.d.comb += rd.addr.eq(bump_list)
-                m.d.sync += idx.eq(bump_list)
+                m.d.comb += bumping.eq(1)  # the traces of ``listed``
                 m.next = "BUMP_WRITE"
             with m.State("BUMP_WRITE"):
+                # ``listed`` still names the element (``s`` moves on at the end of the cycle)
+                m.d.comb += bumping.eq(1)
                 for (mt, sd), (rd, wr) in traces.items():
                     is_input_trace = (mt, sd) == (FF, PRE)
-                    with m.If(enabled(mt) & (bump_inputs if is_input_trace else ~bump_inputs)):
+                    with m.If(enabled(mt) & (from_inputs if is_input_trace else ~from_inputs)):
                         m.d.comb += [
-                            wr.addr.eq(idx),
+                            wr.addr.eq(listed),
                             wr.en.eq(1),
                             wr.data.eq(bumped(mt, sd, rd.data)),
                         ]

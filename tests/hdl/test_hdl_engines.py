@@ -212,10 +212,12 @@ def test_learning_engine_leaves_a_rule_that_is_off(flags):
     check_learning_engine(flags, seed=sum(flags) + 100)
 
 
-def check_learning_engine(flags, *, seed, bench=None):
+def check_learning_engine(flags, *, seed, bench=None, strong=False):
     """Run the learning engine once (``flags`` per matrix) and compare with the document.
 
-    ``bench`` builds the test bench from ``(engine, mems)`` (default: :class:`Bench`).
+    ``bench`` builds the test bench from ``(engine, mems)`` (default: :class:`Bench`);
+    ``strong``: amplitudes and traces up to their full range, so that weight steps pass the
+    bounds by far and bumps saturate.
     """
     from hdl.learning_engine import LearningEngine
     from hdl.memories import enable_layout, rule_layout
@@ -223,6 +225,9 @@ def check_learning_engine(flags, *, seed, bench=None):
     rng = np.random.default_rng(seed)
     spec = SPEC
     n_max, k_max, n, n_in = spec.max_neurons, spec.max_inputs, 7, 6
+    amp_max, window_amp, bump, trace_top = (
+        (65536, (300, 255), 30000, 65536) if strong else (3000, (5, 7), 64, 200)
+    )
     rules = []
     for mat in range(2):
         flags_m = flags[mat]
@@ -232,12 +237,12 @@ def check_learning_engine(flags, *, seed, bench=None):
                 "flags": flags_m,
                 "decay_pre": int(rng.integers(30000, 65535)),
                 "decay_post": int(rng.integers(30000, 65535)),
-                "amp_plus": int(rng.integers(0, 3000)) if not flags_m & 2 else 5,
-                "amp_minus": int(rng.integers(0, 3000)) if not flags_m & 2 else 7,
+                "amp_plus": int(rng.integers(0, amp_max)) if not flags_m & 2 else window_amp[0],
+                "amp_minus": int(rng.integers(0, amp_max)) if not flags_m & 2 else window_amp[1],
                 "w_min": w_min,
                 "w_max": int(rng.integers(1, 100)),
-                "bump_pre": 64 if not flags_m & 2 else 9,
-                "bump_post": 64 if not flags_m & 2 else 12,
+                "bump_pre": bump if not flags_m & 2 else 9,
+                "bump_post": bump if not flags_m & 2 else 12,
             }
         )
     # weights inside each rule's bounds, as the network's validation guarantees
@@ -246,7 +251,7 @@ def check_learning_engine(flags, *, seed, bench=None):
         for name, rule, rows in (("ff", rules[0], k_max), ("rec", rules[1], n_max))
     }
     depth = {"ff_pre": k_max, "ff_post": n_max, "rec_pre": n_max, "rec_post": n_max}
-    trace = {name: rng.integers(0, 200, d).tolist() for name, d in depth.items()}
+    trace = {name: rng.integers(0, trace_top, d).tolist() for name, d in depth.items()}
     enable = {name: rng.integers(0, 2, d).tolist() for name, d in depth.items()}
     in_spikes, spikes = [5, 0, 2], [6, 1, 3]
     mems = {
@@ -294,6 +299,12 @@ def check_learning_engine(flags, *, seed, bench=None):
         for tr in (pre, post):
             size = rows if tr == pre else n
             assert out["memories"][tr][:size] == trace[tr][:size], tr
+
+
+@pytest.mark.parametrize("flags", [0b0001, 0b0101, 0b1011])  # additive, multiplicative, window
+def test_learning_engine_steps_past_the_bounds(flags):
+    """Weight steps far beyond the room to ``w_min`` / ``w_max`` (clipped), saturating bumps."""
+    check_learning_engine((flags, flags), seed=flags + 300, strong=True)
 
 
 @pytest.mark.parametrize("flags", [(0b0001, 0b0101), (0b1011, 0b1001)])
