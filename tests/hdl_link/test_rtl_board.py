@@ -23,7 +23,9 @@ def test_board_load_run_read_through_the_rtl():
     net, q = random_case(12, stdp=True, max_inputs=8, max_neurons=8, n_steps=STEPS)
     server = serve_rtl(SPEC)
     try:
-        with Board(server.port, 3_000_000, timeout=2.0) as board:
+        # a generous reply timeout: the simulated RTL is slow on a loaded machine, and a
+        # resend must mean a lost frame, not a slow simulator
+        with Board(server.port, 3_000_000, timeout=30.0) as board:
             assert board.identity.spec == SPEC and board.identity.spike_log == 1
             board.load(dataclasses.replace(q, spec=SPEC))
             spikes = board.run()
