@@ -299,14 +299,20 @@ class Core(wiring.Component):
             read_data[name] = rd.data
 
         # -- registers written by the command path ---------------------------------------------
+        def above(value, limit):
+            """``value > limit`` for a 32-bit ``value``: a zero test of the high bits and a narrow
+            compare (not a 32-bit comparator's carry chain)."""
+            bits = limit.bit_length()
+            return (value[bits:] != 0) | (value[:bits] > limit)
+
         with m.If(ctrl.mem_we & (region == Region.CONTROL)):
             with m.Switch(index):
                 with m.Case(Control.WEIGHT_SHIFT):
                     m.d.sync += weight_shift.eq(wdata)
                 with m.Case(Control.N_INPUTS):
-                    m.d.sync += n_inputs.eq(Mux(wdata > k, k, wdata))
+                    m.d.sync += n_inputs.eq(Mux(above(wdata, k), k, wdata))
                 with m.Case(Control.N_NEURONS):
-                    m.d.sync += n_neurons.eq(Mux(wdata > n, n, wdata))
+                    m.d.sync += n_neurons.eq(Mux(above(wdata, n), n, wdata))
         rule_fields = list(rule_layout(spec))
         # one field number for the write and the read decoders (their comparators are shared)
         rule_field = Signal(5)

@@ -92,3 +92,23 @@ def test_every_region_reads_back_what_was_written():
     for key, value in words.items():
         assert out["got"][key] == value, key
     assert out["reserved"] == [0]
+
+
+def test_input_and_neuron_counts_clamp_to_the_core_size():
+    spec = SPEC  # 8 inputs, 4 neurons
+    writes = [9, 8, 1 << 9, 1 << 31, 0xFFFF_FFFF, 3]
+
+    async def body(session, ctx):
+        got = []
+        for value in writes:
+            for reg in (Control.N_INPUTS, Control.N_NEURONS):
+                await session.write(Region.CONTROL, reg, [value])
+                (word,) = await session.read(Region.CONTROL, reg)
+                got.append(word)
+        return {"got": got}
+
+    out = run_core(spec, body)
+    want = []
+    for value in writes:
+        want += [min(value, spec.max_inputs), min(value, spec.max_neurons)]
+    assert out["got"] == want
