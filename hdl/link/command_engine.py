@@ -59,6 +59,9 @@ from .wire_words import in_range, word_format
 # reply kinds: which fixed fields follow the header, and which tail
 K_PLAIN, K_IDENT, K_STATUS, K_STEP, K_READ, K_RESEND, K_OUT = range(7)
 
+# the word loop tells READ from WRITE by the opcode's bit 0
+assert Opcode.READ & 1 and not Opcode.WRITE & 1
+
 
 # a request's decoder status, as a 2-bit code (the descriptor FIFO holds few bits)
 NAKS = (Status.OK, Status.BAD_CRC, Status.BAD_LENGTH, Status.BUSY)
@@ -166,12 +169,16 @@ class CommandEngine(wiring.Component):
         # the first timestep whose inputs have not gone to the core is now + fed: inputs go
         # to the core just before their timestep starts, and now counts the ended ones
         fed = Signal()
+        # the record counter: records so far is rec_counter + 1, or 0 before the first one
+        # (rec_counter is the last record's, so one register and one adder serve both)
+        any_record, rec_counter = Signal(), Signal(16)
         records = Signal(16)
+        m.d.comb += records.eq(Mux(any_record, rec_counter + 1, 0))
         flags, pending_flags = Signal(8), Signal(8)
         last_once, last_once_valid = Signal(8), Signal()
         scount = Signal(range(n + 1))  # spikes of the running timestep, in the record memory
         have_record = Signal()
-        rec_counter, rec_t, rec_flags, rec_count = Signal(16), Signal(32), Signal(8), Signal(range(n + 1))
+        rec_t, rec_flags, rec_count = Signal(32), Signal(8), Signal(range(n + 1))
 
         # -- word loop (WRITE and READ words, SPIKES_IN indices) -----------------------------------
         # a request's words fit in one region (checked first), SPIKES_IN's indices in a payload
@@ -183,7 +190,9 @@ class CommandEngine(wiring.Component):
         widx = Signal(wb)  # word number
         bidx = Signal(2)  # byte in the word
         value = Signal(32)  # the word (gathered byte by byte, or read from the core)
-        total = Signal(range(max_bytes + 1))  # wire bytes of the words
+        # wire bytes of the words, plus a READ reply's or a WRITE request's other bytes:
+        # compared with the length as it is, sent as the READ reply's length
+        total = Signal(range(max_bytes + ADDRESS.size + 3))
         mode = Signal(2)
         W_CHECK, W_COMMIT, S_CHECK, S_SET = range(4)
         bad_value, bad_status = Signal(), Signal(8)  # width errors; the first CONTROL error
@@ -241,7 +250,7 @@ class CommandEngine(wiring.Component):
             with m.Case(K_STEP):
                 m.d.comb += blen.eq(2 + len(stat_ext) - 2)
             with m.Case(K_READ):
-                m.d.comb += blen.eq(total + 2 + ADDRESS.size)
+                m.d.comb += blen.eq(total)
             with m.Case(K_RESEND, K_OUT):
                 m.d.comb += blen.eq(rec_len)
         tail_len = Signal.like(tidx)  # of a READ only whether it has one
@@ -249,7 +258,7 @@ class CommandEngine(wiring.Component):
             with m.Case(K_IDENT):
                 m.d.comb += tail_len.eq(IDENTITY.size)
             with m.Case(K_READ):
-                m.d.comb += tail_len.eq(total != 0)
+                m.d.comb += tail_len.eq(total != ADDRESS.size + 2)
             with m.Case(K_RESEND, K_OUT):
                 m.d.comb += tail_len.eq(rec_count * 2)
         end_pos = Signal(4)
@@ -424,7 +433,8 @@ class CommandEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += [
                             widx.eq(0),
-                            total.eq(0),
+                            # READ and WRITE differ in bit 0 of the opcode
+                            total.eq(Mux(opcode[0], ADDRESS.size + 2, ADDRESS.size)),
                             bad_value.eq(0),
                             bad_status.eq(Status.OK),
                         ]
@@ -550,12 +560,12 @@ class CommandEngine(wiring.Component):
             with m.State("MEASURE"):
                 with m.If(widx == count[:wb]):
                     with m.If(opcode == Opcode.READ):
-                        with m.If(ADDRESS.size + total + 2 > max_payload):
+                        with m.If(total > max_payload):
                             reply(Status.BAD_LENGTH)
                         with m.Else():
                             m.d.sync += widx.eq(0)
                             reply(Status.OK, K_READ)
-                    with m.Elif(total != length - ADDRESS.size):
+                    with m.Elif(total != length):
                         reply(Status.BAD_LENGTH)
                     with m.Elif(count == 0):
                         reply(Status.OK)
@@ -760,7 +770,7 @@ class CommandEngine(wiring.Component):
                         rec_flags.eq(pending_flags),
                         rec_count.eq(scount),
                         have_record.eq(1),
-                        records.eq(records + 1),
+                        any_record.eq(1),
                         pending_flags.eq(0),
                     ]
                     send(K_OUT)
@@ -792,7 +802,7 @@ class CommandEngine(wiring.Component):
                     m.d.sync += [
                         now.eq(0),
                         fed.eq(0),
-                        records.eq(0),
+                        any_record.eq(0),
                         flags.eq(0),
                         pending_flags.eq(0),
                         have_record.eq(0),
