@@ -200,7 +200,9 @@ class CommandEngine(wiring.Component):
         m.d.comb += cur.eq(index[:ib] + widx)
         nbytes, check, signed = word_format(m, spec, region, cur[:4])
         in_map = in_range(m, spec, region, index, count)
-        last_byte = Mux(mode >= S_CHECK, 1, nbytes - 1)
+        # the word's last byte, the request's last word (a READ walks in mode W_CHECK)
+        last_byte = bidx == Mux(mode >= S_CHECK, 1, nbytes - 1)
+        last_word = widx + 1 == Mux(mode >= S_CHECK, spk_count[:wb], count[:wb])
 
         # -- reply: the byte at (kind, pidx), then a tail ---------------------------------------
         kind = Signal(3)
@@ -433,6 +435,7 @@ class CommandEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += [
                             widx.eq(0),
+                            mode.eq(W_CHECK),
                             # READ and WRITE differ in bit 0 of the opcode
                             total.eq(Mux(opcode[0], ADDRESS.size + 2, ADDRESS.size)),
                             bad_value.eq(0),
@@ -580,14 +583,14 @@ class CommandEngine(wiring.Component):
                     m.d.sync += value.eq(byte)
                 with m.Else():
                     m.d.sync += value.word_select(bidx, 8).eq(byte)
-                with m.If(bidx == last_byte):
+                with m.If(last_byte):
                     m.d.sync += bidx.eq(0)
                     m.next = "WORD_DONE"
                 with m.Else():
                     m.d.sync += bidx.eq(bidx + 1)
 
             with m.State("WORD_DONE"):
-                last = widx + 1 == Mux(mode >= S_CHECK, spk_count[:wb], count[:wb])
+                last = last_word
                 m.d.sync += widx.eq(widx + 1)
                 m.next = "WORDS"
                 with m.Switch(mode):
@@ -675,7 +678,7 @@ class CommandEngine(wiring.Component):
                     m.d.sync += [value.eq(self.resp.payload.data), bidx.eq(0)]
                     m.next = "READ_EMIT"
             with m.State("READ_EMIT"):
-                final = (widx + 1 == count[:wb]) & (bidx == nbytes - 1)
+                final = last_word & last_byte
                 m.d.comb += [
                     self.tx.valid.eq(1),
                     self.tx.payload.data.eq(value.word_select(bidx, 8)),
@@ -683,7 +686,7 @@ class CommandEngine(wiring.Component):
                 ]
                 with m.If(self.tx.ready):
                     m.d.sync += bidx.eq(bidx + 1)
-                    with m.If(bidx == nbytes - 1):
+                    with m.If(last_byte):
                         m.d.sync += widx.eq(widx + 1)
                         m.next = "READ_CMD"
                         with m.If(final):
