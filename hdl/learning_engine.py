@@ -183,9 +183,16 @@ class LearningEngine(wiring.Component):
             with m.If(decay_valid):
                 m.d.sync += x2.eq(selected)
             decayed = Mux(rules[tsel2[1]].flags[1] & ~resetting, Mux(x2 > 0, x2 - 1, 0), decayed)
+        # one write bus for the four trace memories: a decay, or a bump (d. below); only the
+        # memory being written has its enable
+        bump_write = Signal()
+        bumped = Signal(spec.trace_bits)
         for i, (_, wr) in enumerate(traces.values()):
-            with m.If(decay_write & (tsel2 == i)):
-                m.d.comb += [wr.addr.eq(e_w), wr.en.eq(1), wr.data.eq(decayed)]
+            m.d.comb += [
+                wr.addr.eq(Mux(bump_write, listed, e_w)),
+                wr.data.eq(Mux(bump_write, bumped, decayed)),
+                wr.en.eq((decay_write & (tsel2 == i)) | (bump_write & (tsel == i))),
+            ]
 
         # -- b, c. depression and potentiation walks ---------------------------------------
         line = Signal(range(lines))  # the row (LTD) or column (LTP) being walked
@@ -241,13 +248,14 @@ class LearningEngine(wiring.Component):
                     wr.en.eq(1),
                 ]
 
-        # -- d. bumps ----------------------------------------------------------------------
-        def bumped(mat, side, x):
-            rule = rules[mat]
-            bump = rule.bump_pre if side == PRE else rule.bump_post
-            replace = rule.flags[1] | rule.flags[3]  # window, or pair "nearest"
-            total = x + bump  # trace_max is 2^trace_bits - 1: the carry says it is passed
-            return Mux(replace, bump, Mux(total[spec.trace_bits], spec.trace_max, total))
+        # -- d. bumps: one trace per cycle (``tsel``: its memory, read data and rule) ----------
+        bump = Mux(tsel[0], rule_sel.bump_post, rule_sel.bump_pre)
+        replace = rule_sel.flags[1] | rule_sel.flags[3]  # window, or pair "nearest"
+        total = Signal(spec.trace_bits + 1)
+        m.d.comb += [
+            total.eq(selected + bump),  # trace_max is 2^trace_bits - 1: the carry says it is passed
+            bumped.eq(Mux(replace, bump, Mux(total[spec.trace_bits], spec.trace_max, total))),
+        ]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -326,18 +334,16 @@ class LearningEngine(wiring.Component):
                     m.next = "BUMP_READ"
             with m.State("BUMP_READ"):
                 m.d.comb += bumping.eq(1)  # the traces of ``listed``
+                # an input bumps its FF_PRE trace; a neuron FF_POST, REC_PRE, REC_POST in turn
+                m.d.sync += tsel.eq(Mux(from_inputs, 0, 1))
                 m.next = "BUMP_WRITE"
             with m.State("BUMP_WRITE"):
-                # ``listed`` still names the element (``s`` moves on at the end of the cycle)
-                m.d.comb += bumping.eq(1)
-                for (mt, sd), (rd, wr) in traces.items():
-                    is_input_trace = (mt, sd) == (FF, PRE)
-                    with m.If(enabled(mt) & (from_inputs if is_input_trace else ~from_inputs)):
-                        m.d.comb += [
-                            wr.addr.eq(listed),
-                            wr.en.eq(1),
-                            wr.data.eq(bumped(mt, sd, rd.data)),
-                        ]
-                m.d.sync += s.eq(s + 1)
-                m.next = "BUMP_FETCH"
+                # ``listed`` still names the element (``s`` moves on after its last trace); the
+                # read data of trace ``tsel`` comes from reads before any write of it
+                m.d.comb += [bumping.eq(1), bump_write.eq(enabled(tsel[1]))]
+                with m.If(from_inputs | (tsel == 3)):
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "BUMP_FETCH"
+                with m.Else():
+                    m.d.sync += tsel.eq(tsel + 1)
         return m

@@ -75,7 +75,8 @@ def learn_cycles(
     """The learning engine's share of a step (its pass plus its hand-offs, ``LEARN_OVERHEAD``)."""
     # decay: the four trace memories one after another, those of a rule that is off skipped
     cycles = LEARN_OVERHEAD + (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
-    cycles += 3 * (s + i)  # bumps
+    # bumps: fetch, read, then one write per trace (an input's FF_PRE; a neuron's three)
+    cycles += 3 * i + 5 * s
     # 3 cycles per listed source to fetch its row or column, then the walk of a plastic one
     if ff_rule:
         cycles += 3 * i + walk(n) * ltd_ff_rows + 3 * s + walk(k) * ltp_ff_cols
