@@ -30,7 +30,7 @@ of being dropped), and the spike log holds one record.
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory, ReadPort
+from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
 
 from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size, word_bits
@@ -101,6 +101,9 @@ class CommandEngine(wiring.Component):
         self.spec, self.params, self.ptr_bits = spec, params, ptr_bits
         self.identity = identity(spec, params)
         self.length_bits = _bits(self.identity.max_payload)
+        # the IDENTIFY reply's tail: a ROM that another module's block RAM holds (the frame
+        # encoder's: block RAM is scarce on the UP5K, and a ROM in logic costs ~40 cells)
+        self.ident_bytes = self.identity.pack()
         if params.input_depth < 2 or params.input_depth & (params.input_depth - 1):
             raise ValueError(f"input_depth must be a power of two >= 2, got {params.input_depth}")
         super().__init__(
@@ -113,6 +116,10 @@ class CommandEngine(wiring.Component):
                 "tx": Out(stream.Signature(BODY)),
                 "busy": Out(1),  # a frame or a STEP is being executed
                 "running": Out(1),  # a free run (RUN)
+                # the IDENTIFY ROM: data one cycle after the address (as a read port), read
+                # only while sending to ``tx``; a byte is taken from it only when it is valid
+                "ident_addr": Out(max(1, (len(self.ident_bytes) - 1).bit_length())),
+                "ident_data": In(8),
             }
         )
 
@@ -126,13 +133,7 @@ class CommandEngine(wiring.Component):
         max_payload = self.identity.max_payload
         m = Module()
 
-        # -- memories: IDENTIFY ROM; spike record + input bitmap ------------------------------
-        ident_bytes = list(self.identity.pack())
-        # in logic (~40 iCE40 cells): block RAM is the scarcer resource on the UP5K
-        m.submodules.ident = ident = Memory(
-            shape=8, depth=len(ident_bytes), init=ident_bytes, attrs={"ram_style": "logic"}
-        )
-        ident_rd = ident.read_port()
+        # -- memory: spike record + input bitmap -----------------------------------------------
         rec_bits = _bits(n - 1)  # a neuron number
         record_bits = rec_bits + depth
         m.submodules.record = rb = BlockMemory(max(n, k2), record_bits, lanes=record_bits, exclusive=False)
@@ -140,7 +141,8 @@ class CommandEngine(wiring.Component):
         rec_data = rb_rd.data[:rec_bits]
 
         # -- request: descriptor, payload bytes, parsed fields --------------------------------
-        desc = Signal(request_layout(self.length_bits))
+        # the request's descriptor: the FIFO's output, held there until its reply is sent
+        desc = self.frames.payload
         held = Signal()  # the request's payload is still in the buffer
         desc_status = Signal(8)
         with m.Switch(desc.nak):
@@ -212,7 +214,7 @@ class CommandEngine(wiring.Component):
         tidx_next = Signal.like(tidx)
         m.d.comb += tidx_next.eq(tidx)
         m.d.sync += tidx.eq(tidx_next)
-        m.d.comb += ident_rd.addr.eq(tidx_next)
+        m.d.comb += self.ident_addr.eq(tidx_next)
 
         def b(v, i):
             """Byte ``i`` of ``v`` (0 above its width)."""
@@ -522,8 +524,7 @@ class CommandEngine(wiring.Component):
                     m.d.sync += stepping.eq(0)
                     step_reply(Status.OK)
                 with m.Elif(~stepping & self.frames.valid):
-                    m.d.comb += [self.frames.ready.eq(1), off_next.eq(0)]
-                    m.d.sync += desc.eq(self.frames.payload)
+                    m.d.comb += off_next.eq(0)
                     m.d.sync += held.eq(self.frames.payload.nak == 0)
                     m.next = "HDR"
 
@@ -719,7 +720,7 @@ class CommandEngine(wiring.Component):
                 rec_byte = Mux(tidx[0], b(rec_data, 1), b(rec_data, 0))
                 m.d.comb += [
                     self.tx.valid.eq(1),
-                    self.tx.payload.data.eq(Mux(kind == K_IDENT, ident_rd.data, rec_byte)),
+                    self.tx.payload.data.eq(Mux(kind == K_IDENT, self.ident_data, rec_byte)),
                     self.tx.payload.last.eq(final),
                 ]
                 with m.If(self.tx.ready):
@@ -729,7 +730,8 @@ class CommandEngine(wiring.Component):
             with m.State("SENT"):
                 with m.If(is_out):
                     m.next = "STEP_NEXT"
-                with m.Else():
+                with m.Else():  # the request's reply: its descriptor leaves the FIFO
+                    m.d.comb += self.frames.ready.eq(1)
                     m.next = "IDLE"
 
             # -- timesteps ------------------------------------------------------------------------

@@ -55,7 +55,8 @@ class LinkCore(wiring.Component):
         m.submodules.buffer = buffer = BlockMemory(depth, 8, exclusive=False)
         engine = m.submodules.engine = CommandEngine(spec, params, ptr_bits=dec.ptr_bits)
         layout = request_layout(engine.length_bits)
-        # credits + 2 descriptors at least (frames NAKed by the decoder take no credit)
+        # credits + 2 descriptors at least wait (frames NAKed by the decoder take no credit)
+        # besides the one being executed, which stays in the FIFO's output until its reply
         slots = 1 << (params.credits + 1).bit_length()
         m.submodules.frames = fifo = BlockFIFO(width=layout.size, depth=slots)
         # the FIFO keeps what the engine needs of a descriptor: the status as a 2-bit code,
@@ -73,7 +74,7 @@ class LinkCore(wiring.Component):
             request.opcode.eq(got.opcode),
             request.length.eq(got.length),
         ]
-        enc = m.submodules.encoder = FrameEncoder()
+        enc = m.submodules.encoder = FrameEncoder(rom=engine.ident_bytes)  # holds the IDENTIFY ROM
         core = m.submodules.core = Core(spec)
 
         wr, rd = buffer.wr, buffer.rd
@@ -99,6 +100,7 @@ class LinkCore(wiring.Component):
         wiring.connect(m, engine.cmd, core.cmd)
         wiring.connect(m, core.resp, engine.resp)
         wiring.connect(m, engine.tx, enc.body)
+        m.d.comb += [enc.rom_addr.eq(engine.ident_addr), engine.ident_data.eq(enc.rom_data)]
         wiring.connect(m, enc.bytes, wiring.flipped(self.tx))
         m.d.comb += [
             self.busy.eq(fifo.r_rdy | engine.busy | enc.busy | enc.bytes.valid),
