@@ -35,14 +35,18 @@ class BlockMemory(wiring.Component):
     ``rd``: ``addr``/``en`` in, ``data`` out one cycle later (as a non-transparent
     :class:`~amaranth.lib.memory.ReadPort`; with ``exclusive`` off while ``wr.en`` has any
     bit set); ``wr``: ``addr``/``data``/``en`` (one bit per lane) in. ``attrs``: more
-    attributes of the memory (e.g. ``ram_style``).
+    attributes of the memory (e.g. ``ram_style``). ``init``: the first words' initial
+    values (the rest are 0).
     """
 
-    def __init__(self, depth: int, width: int, lanes: int = 1, *, exclusive: bool, attrs=None):
+    def __init__(self, depth: int, width: int, lanes: int = 1, *, exclusive: bool, attrs=None, init=()):
         if width % lanes:
             raise ValueError(f"{lanes} lanes do not divide a {width}-bit word")
         self.depth, self.width, self.lanes, self.exclusive = depth, width, lanes, exclusive
         self.attrs = {**(attrs or {}), NO_RW_CHECK: 1}
+        self.init = list(init)
+        if len(self.init) > depth:
+            raise ValueError(f"{len(self.init)} initial words for a memory of {depth}")
         aw = addr_width(depth)
         super().__init__(
             {
@@ -57,7 +61,7 @@ class BlockMemory(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        mem = m.submodules.mem = Memory(shape=self.width, depth=self.depth, init=[], attrs=self.attrs)
+        mem = m.submodules.mem = Memory(shape=self.width, depth=self.depth, init=self.init, attrs=self.attrs)
         wr = mem.write_port(granularity=self.wr.signature.granularity)
         rd = mem.read_port()
         writing = wr.en.any()

@@ -4,6 +4,15 @@
 COBS needs to know where the next zero is before it sends a block's code byte, so the
 encoder holds one block (at most 254 bytes, one block RAM) and sends it when a zero
 arrives, when it is full, or at the end of the frame, then the ``0x00`` delimiter.
+
+The block RAM has room to spare above the block (an iCE40 one is 512 x 8): it can hold a
+ROM (``rom``, up to 256 bytes from :data:`ROM_BASE` on; the link puts the IDENTIFY reply's
+bytes there: 28 fewer iCE40 logic cells than a ROM of its own) that another module reads through
+``rom_addr``/``rom_data`` (data one cycle after the address, as a read port) while the
+encoder collects. The encoder reads its block only while it sends it, when it takes no body
+bytes, so ``rom_data`` then shows the block; after a block it waits one cycle (the settle
+cycle: the ROM's address is back on the port) before it takes a body byte again, so a body
+byte taken from ``rom_data`` is always the ROM's.
 """
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
@@ -16,22 +25,43 @@ from hdl.block_memory import BlockMemory
 from .crc import INIT, crc16_byte
 
 BLOCK = 254  # data bytes of a full COBS block (code 0xFF)
+ROM_BASE = 256  # where the ROM starts in the block RAM (a power of two above the block)
 BODY = data.StructLayout({"data": unsigned(8), "last": unsigned(1)})
 
 
 class FrameEncoder(wiring.Component):
     """``body``: the bytes of header and payload, ``last`` on the final one; ``bytes``:
-    the encoded frame and its delimiter."""
+    the encoded frame and its delimiter; with a ``rom``, ``rom_addr`` in and ``rom_data``
+    out read it (see the module's docstring)."""
 
-    body: In(stream.Signature(BODY))
-    bytes: Out(stream.Signature(8))
-    busy: Out(1)
+    def __init__(self, rom: bytes = b""):
+        if len(rom) > ROM_BASE:
+            raise ValueError(f"a ROM of {len(rom)} bytes does not fit beside the block")
+        self.rom = bytes(rom)
+        ports = {
+            "body": In(stream.Signature(BODY)),
+            "bytes": Out(stream.Signature(8)),
+            "busy": Out(1),
+        }
+        if rom:
+            rom_bits = max(1, (len(rom) - 1).bit_length())
+            ports |= {"rom_addr": In(rom_bits), "rom_data": Out(8)}
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
-        # filled while collecting, read while sending: never both on one byte
-        m.submodules.block = block = BlockMemory(BLOCK, 8, exclusive=False)
+        # filled while collecting, read while sending: never both on one byte; the ROM
+        # above the block is only read
+        if self.rom:
+            init = [0] * ROM_BASE + list(self.rom)
+            m.submodules.block = block = BlockMemory(len(init), 8, exclusive=False, init=init)
+        else:
+            m.submodules.block = block = BlockMemory(BLOCK, 8, exclusive=False)
         wr, rd = block.wr, block.rd
+        after_data = Signal()  # the read port's data is the block's, not the ROM's
+        if self.rom:
+            # the ROM's address but while sending the block (CODE and DATA set it)
+            m.d.comb += [rd.addr.eq(ROM_BASE | self.rom_addr), self.rom_data.eq(rd.data)]
         count = Signal(range(BLOCK + 1))  # bytes held
         idx = Signal(range(BLOCK + 1))  # next byte of the block to send
         crc = Signal(16, init=INIT)
@@ -55,8 +85,8 @@ class FrameEncoder(wiring.Component):
             with m.State("COLLECT"):
                 with m.Switch(phase):
                     with m.Case(0):
-                        m.d.comb += self.body.ready.eq(1)
-                        with m.If(self.body.valid):
+                        m.d.comb += self.body.ready.eq(~after_data)
+                        with m.If(self.body.valid & ~after_data):
                             push(self.body.payload.data)
                             m.d.sync += crc.eq(crc16_byte(crc, self.body.payload.data))
                             with m.If(self.body.payload.last):
@@ -99,5 +129,7 @@ class FrameEncoder(wiring.Component):
                 with m.If(self.bytes.ready):
                     m.d.sync += [final.eq(0), phase.eq(0), crc.eq(INIT)]
                     m.next = "COLLECT"
+        if self.rom:
+            m.d.sync += after_data.eq(fsm.ongoing("DATA"))
         m.d.comb += self.busy.eq((phase != 0) | ~fsm.ongoing("COLLECT"))
         return m

@@ -12,7 +12,9 @@ import random
 from collections import deque
 
 from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import Out
 from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -259,3 +261,71 @@ def test_encoder_matches_python():
     want = [cobs_encode(b + crc16(b).to_bytes(2, "big")) + b"\x00" for b in bodies]
     assert encode(bodies) == b"".join(want)
     assert encode(bodies[3:5], stall=3) == b"".join(want[3:5])  # the sink stalls
+
+
+class _RomReader(wiring.Component):
+    """Sends slices of the encoder's ROM as frame bodies, reading them as the command
+    engine reads the IDENTIFY ROM: the address one byte ahead, ``rom_data`` sent as it is."""
+
+    def __init__(self, rom: bytes, slices: list[tuple[int, int]]):
+        self.rom, self.slices = rom, slices
+        super().__init__({"bytes": Out(stream.Signature(8)), "busy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        enc = m.submodules.encoder = FrameEncoder(rom=self.rom)
+        idx, idx_next = Signal(range(len(self.rom) + 1)), Signal(range(len(self.rom) + 1))
+        m.d.comb += [idx_next.eq(idx), enc.rom_addr.eq(idx_next)]
+        m.d.sync += idx.eq(idx_next)
+        with m.FSM():
+            for i, (start, end) in enumerate(self.slices):
+                with m.State(f"START{i}"):  # the address of the slice's first byte
+                    m.d.comb += idx_next.eq(start)
+                    m.next = f"BODY{i}"
+                with m.State(f"BODY{i}"):
+                    m.d.comb += [
+                        enc.body.valid.eq(1),
+                        enc.body.payload.data.eq(enc.rom_data),
+                        enc.body.payload.last.eq(idx == end - 1),
+                    ]
+                    with m.If(enc.body.ready):
+                        m.d.comb += idx_next.eq(idx + 1)
+                        with m.If(idx == end - 1):
+                            m.next = f"START{i + 1}" if i + 1 < len(self.slices) else "DONE"
+            with m.State("DONE"):
+                pass
+        wiring.connect(m, enc.bytes, wiring.flipped(self.bytes))
+        m.d.comb += self.busy.eq(enc.busy)
+        return m
+
+
+def test_encoder_rom_read_between_flushes():
+    """The ROM beside the block: bodies read from ``rom_data`` while the encoder collects
+    are the ROM's bytes, also right after a zero or a full block flushed the block (the
+    read port then showed the block: the encoder waits a cycle before it takes a byte)."""
+    rom = bytes(range(1, 255)) + b"\x00\x07"  # a full block, then a zero, then a byte
+    slices = [(0, 256), (254, 256), (250, 256), (0, 3), (253, 255)]
+    bodies = [rom[a:b] for a, b in slices]
+    want = b"".join(cobs_encode(b + crc16(b).to_bytes(2, "big")) + b"\x00" for b in bodies)
+    for stall in (0, 3):
+        dut = _RomReader(rom, slices)
+        out = bytearray()
+
+        async def sink(ctx, dut=dut, out=out, stall=stall):
+            rng = random.Random(2)
+            idle = 0
+            while out.count(0) < len(bodies) and idle < 2000:
+                ready = not stall or rng.randrange(stall) != 0
+                ctx.set(dut.bytes.ready, ready)
+                valid, byte = ctx.get(dut.bytes.valid), ctx.get(dut.bytes.payload)
+                await ctx.tick()
+                idle = 0 if valid else idle + 1
+                if valid and ready:
+                    out.append(byte)
+            assert not ctx.get(dut.busy)
+
+        sim = Simulator(dut)
+        sim.add_clock(1e-8)
+        sim.add_testbench(sink)
+        sim.run()
+        assert bytes(out) == want, f"stall {stall}"
