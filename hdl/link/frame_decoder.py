@@ -15,7 +15,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 
-from firmware_host.protocol import CRC_BYTES, HEADER, Status
+from firmware_host.protocol import CRC_BYTES, HEADER, PROTOCOL_VERSION, Status
 
 from .crc import INIT, crc16_byte
 
@@ -25,7 +25,7 @@ def frame_layout(ptr_bits: int) -> data.StructLayout:
     return data.StructLayout(
         {
             "status": unsigned(8),
-            "version": unsigned(8),
+            "version_ok": unsigned(1),  # the header's version is PROTOCOL_VERSION
             "seq": unsigned(8),
             "opcode": unsigned(8),
             "length": unsigned(16),
@@ -72,7 +72,8 @@ class FrameDecoder(wiring.Component):
         start = Signal(self.ptr_bits)  # where this frame's payload starts
         header = Signal(8 * hsize)
         idle = Signal(range(self.timeout + 1))
-        version, seq, opcode, length = header[0:8], header[8:16], header[16:24], header[24:40]
+        seq, opcode, length = header[8:16], header[16:24], header[24:40]
+        version_ok = Signal()  # kept as a flag: the engine needs no more of the version
 
         def restart():
             m.d.sync += [
@@ -83,6 +84,7 @@ class FrameDecoder(wiring.Component):
                 pos.eq(0),
                 crc.eq(INIT),
                 header.eq(0),
+                version_ok.eq(0),
                 corrupt.eq(0),
                 full.eq(0),
             ]
@@ -111,6 +113,8 @@ class FrameDecoder(wiring.Component):
                 m.d.sync += pos.eq(pos + 1)
             with m.If(pos < hsize):
                 m.d.sync += header.word_select(pos[:3], 8).eq(out_byte)
+                with m.If(pos == 0):
+                    m.d.sync += version_ok.eq(out_byte == PROTOCOL_VERSION)
             with m.Elif(pos < hsize + limit):
                 with m.If(used < self.depth):
                     m.d.comb += [
@@ -144,7 +148,7 @@ class FrameDecoder(wiring.Component):
                     # offered for this cycle only: a frame the engine has no room for is dropped
                     m.d.comb += [
                         desc.status.eq(status),
-                        desc.version.eq(version),
+                        desc.version_ok.eq(version_ok),
                         desc.seq.eq(seq),
                         desc.opcode.eq(opcode),
                         desc.length.eq(length),

@@ -9,7 +9,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from firmware_host.protocol import CRC_BYTES, PROTOCOL_VERSION
+from firmware_host.protocol import CRC_BYTES
 from hdl.block_memory import BlockMemory
 from hdl.core import Core
 from snn.core_spec import CoreSpec
@@ -69,7 +69,7 @@ class LinkCore(wiring.Component):
                 with m.Case(status):
                     m.d.comb += request.nak.eq(i)
         m.d.comb += [
-            request.version_ok.eq(got.version == PROTOCOL_VERSION),
+            request.version_ok.eq(got.version_ok),
             request.seq.eq(got.seq),
             request.opcode.eq(got.opcode),
             request.length.eq(got.length),

@@ -34,6 +34,8 @@ class UartRx(wiring.Component):
         bit = Signal(range(8))
         shift = Signal(8)
         m.d.sync += [self.bytes.valid.eq(0), self.error.eq(0)]
+        # the byte is the shift register itself: it stays put until the next start bit
+        m.d.comb += self.bytes.payload.eq(shift)
         with m.If(timer != 0):
             m.d.sync += timer.eq(timer - 1)
 
@@ -59,7 +61,7 @@ class UartRx(wiring.Component):
             with m.State("STOP"):
                 with m.If(timer == 0):
                     with m.If(rx):
-                        m.d.sync += [self.bytes.payload.eq(shift), self.bytes.valid.eq(1)]
+                        m.d.sync += self.bytes.valid.eq(1)
                         m.next = "IDLE"
                     with m.Else():
                         m.d.sync += self.error.eq(1)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_host.framing import Frame, StreamDecoder, cobs_encode, crc16
-from firmware_host.protocol import CRC_CHECK, HEADER, Status
+from firmware_host.protocol import CRC_CHECK, HEADER, PROTOCOL_VERSION, Status
 from hdl.link.crc import crc16_byte
 from hdl.link.frame_decoder import FrameDecoder
 from hdl.link.frame_encoder import FrameEncoder
@@ -83,7 +83,7 @@ class DecoderBench:
                     start = desc.start % DEPTH
                     payload = bytes(ctx.get(mem.data[(start + k) % DEPTH]) for k in range(desc.length))
                     ctx.set(dec.released, (desc.start + desc.length) % (2 * DEPTH))
-                    self.out.append(("frame", desc.version, desc.seq, desc.opcode, payload))
+                    self.out.append(("frame", desc.version_ok, desc.seq, desc.opcode, payload))
                 else:
                     self.out.append(("bad", Status(desc.status), desc.seq, desc.opcode))
 
@@ -128,7 +128,9 @@ def expected(stream: bytes) -> list[tuple]:
             if len(item.payload) > MAX_PAYLOAD:
                 out.append(("bad", Status.BAD_LENGTH, item.seq, item.opcode))
             else:
-                out.append(("frame", item.version, item.seq, item.opcode, item.payload))
+                out.append(
+                    ("frame", int(item.version == PROTOCOL_VERSION), item.seq, item.opcode, item.payload)
+                )
         elif item.seq is not None:
             out.append(("bad", item.status, item.seq, item.opcode or 0))
     return out
