@@ -15,6 +15,7 @@ from amaranth.lib.wiring import In, Out
 from snn.core_spec import CoreSpec
 
 from .commands import DATA_BITS, Op, Resp, command_layout, index_bits, response_layout
+from .compare import below
 from .memories import addr_width, read_port, write_port
 
 
@@ -105,7 +106,7 @@ class Controller(wiring.Component):
         with m.If(take & (cmd.op == Op.INPUT)):
             bits = len(self.n_inputs)
             in_use = (cmd.data[bits:] == 0) & (cmd.data[:bits] < self.n_inputs)  # no 32-bit compare
-            with m.If(in_use & (next_count < k_max)):
+            with m.If(in_use & below(next_count, k_max)):
                 m.d.comb += [
                     self.inputs_wr.addr.eq(Mux(self.input_bank, 0, k_max) + next_count),
                     self.inputs_wr.data.eq(cmd.data),

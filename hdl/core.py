@@ -20,6 +20,7 @@ from snn.errors import NetworkError
 
 from .block_memory import BlockMemory
 from .commands import command_layout, response_layout
+from .compare import below
 from .controller import Controller, Phase
 from .learning_engine import LearningEngine
 from .memories import (
@@ -126,7 +127,7 @@ class Core(wiring.Component):
         # the controller holds (region, index, data) from the command until its access ends,
         # so the read data below is decoded from the same signals as the access
         def in_region(r):
-            return (region == r) & (index < region_size(spec, r))
+            return (region == r) & below(index, region_size(spec, r))
 
         def split(stride, parts):
             """``(index // stride, index % stride)`` for ``index < parts * stride`` (no divider)."""
@@ -206,10 +207,10 @@ class Core(wiring.Component):
                 with m.Case(Region.STDP_COL_ENABLE):
                     m.d.comb += cmd_addr.eq(col)
             for i, name in enumerate(trace_names):
-                access[name] = (in_region(Region.TRACE) & (kind == i) & (element < mems[name][0]), 0)
+                access[name] = (in_region(Region.TRACE) & (kind == i) & below(element, mems[name][0]), 0)
             # row enables in the pre traces' lanes (0: FF, only its max_inputs rows; 2: REC),
             # column enables in the post traces' (1, 3)
-            is_row = in_region(Region.STDP_ROW_ENABLE) & (row < Mux(row_mat, n, k))
+            is_row = in_region(Region.STDP_ROW_ENABLE) & Mux(row_mat, below(row, n), below(row, k))
             enable_lane, rows_region = Signal(2), region == Region.STDP_ROW_ENABLE
             m.d.comb += enable_lane.eq(Cat(~rows_region, Mux(rows_region, row_mat, col_mat)))
             access["stdp_enable"] = (is_row | in_region(Region.STDP_COL_ENABLE), enable_lane)

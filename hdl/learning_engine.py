@@ -221,7 +221,7 @@ class LearningEngine(wiring.Component):
                 p2.eq(e),
                 e.eq(e + 1),  # the next read's position
                 w2.eq(w1),
-                seen2.eq(partner > 0),
+                seen2.eq(partner != 0),  # not a compare's carry chain
             ]
         rule2 = rules[m2]
         dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)  # room to the bound

@@ -78,8 +78,9 @@ class SynapseEngine(wiring.Component):
         new = self.acc(self.acc_wr.data)
         m.d.comb += [
             self.acc_wr.addr.eq(col),
-            new.e.eq(acc.e + Mux(w > 0, w, 0)),
-            new.i.eq(acc.i + Mux(w < 0, w, 0)),
+            # signs from the sign bit and a zero test (no compare's carry chain)
+            new.e.eq(acc.e + Mux(~w[-1] & (w != 0), w, 0)),
+            new.i.eq(acc.i + Mux(w[-1], w, 0)),
             self.acc_wr.en.eq(valid & (w != 0)),
         ]
 

@@ -50,6 +50,7 @@ from firmware_host.protocol import (
 )
 from hdl.block_memory import BlockMemory
 from hdl.commands import Op, Resp, command_layout, index_bits, response_layout
+from hdl.compare import at_least, below
 from snn.core_spec import CoreSpec
 
 from .frame_encoder import BODY
@@ -289,7 +290,7 @@ class CommandEngine(wiring.Component):
                 for i, v in enumerate(items):
                     with m.Case(7 + i):
                         m.d.comb += ext[g].eq(v)
-        with m.If(pidx < 7):
+        with m.If(below(pidx, 7)):
             with m.Switch(pidx):
                 for p, v in enumerate(head):
                     with m.Case(p):
@@ -426,7 +427,7 @@ class CommandEngine(wiring.Component):
                     with m.Else():
                         reply(Status.OK, K_STATUS)
                 with m.Case(Opcode.WRITE, Opcode.READ):
-                    with m.If(length < ADDRESS.size):
+                    with m.If(below(length, ADDRESS.size)):
                         reply(Status.BAD_LENGTH)
                     with m.Elif(~in_map):
                         reply(Status.ADDRESS_OUT_OF_RANGE)
@@ -486,7 +487,7 @@ class CommandEngine(wiring.Component):
                         m.d.sync += [cfg_r.eq(0), widx.eq(0)]
                         m.next = "CLEAR_CONFIG"
                 with m.Case(Opcode.SPIKES_IN):
-                    with m.If((length < SPIKES_IN.size) | (length != SPIKES_IN.size + 2 * spk_count)):
+                    with m.If(below(length, SPIKES_IN.size) | (length != SPIKES_IN.size + 2 * spk_count)):
                         reply(Status.BAD_LENGTH)
                     with m.Elif(spk_count == 0):
                         m.d.sync += bad_value.eq(0)
@@ -513,7 +514,7 @@ class CommandEngine(wiring.Component):
                             self.resp.ready.eq(1),
                             rb_wr.addr.eq(scount),
                             rb_wr.data.eq(resp.index[:rec_bits]),
-                            rb_wr.en.eq(Mux(scount < n, (1 << rec_bits) - 1, 0)),
+                            rb_wr.en.eq(Mux(below(scount, n), (1 << rec_bits) - 1, 0)),
                         ]
                         m.d.sync += [scount.eq(scount + 1), have_record.eq(0)]
                     with m.Elif(resp.kind == Resp.STEP_DONE):
@@ -564,7 +565,7 @@ class CommandEngine(wiring.Component):
             with m.State("MEASURE"):
                 with m.If(widx == count[:wb]):
                     with m.If(opcode == Opcode.READ):
-                        with m.If(total > max_payload):
+                        with m.If(at_least(total, max_payload + 1)):
                             reply(Status.BAD_LENGTH)
                         with m.Else():
                             m.d.sync += widx.eq(0)
@@ -615,7 +616,7 @@ class CommandEngine(wiring.Component):
                         with m.Elif(last):
                             reply(Status.OK)
                     with m.Case(S_CHECK):
-                        with m.If((value[:16] >= k) | (value[16:] != 0)):
+                        with m.If(at_least(value[:16], k) | (value[16:] != 0)):
                             m.d.sync += bad_value.eq(1)
                         with m.If(last):
                             m.next = "CHECKED"
@@ -742,7 +743,7 @@ class CommandEngine(wiring.Component):
                 with m.If(bit_i == k2):
                     m.d.sync += fed.eq(1)
                     m.next = "FED"
-                with m.Elif(feed_bit & (bit_i < k)):
+                with m.Elif(feed_bit & below(bit_i, k)):
                     m.next = "FEED_SEND"
                 with m.Else():
                     m.d.comb += bit_i_next.eq(bit_i + 1)

@@ -16,6 +16,7 @@ from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 
 from firmware_host.protocol import CRC_BYTES, HEADER, PROTOCOL_VERSION, Status
+from hdl.compare import at_least, below
 
 from .crc import INIT, crc16_byte
 
@@ -109,13 +110,13 @@ class FrameDecoder(wiring.Component):
         used = (start + offset - self.released)[: self.ptr_bits]
         with m.If(out_valid):
             m.d.sync += crc.eq(crc16_byte(crc, out_byte))
-            with m.If(pos < hsize + limit + 1):
+            with m.If(below(pos, hsize + limit + 1)):
                 m.d.sync += pos.eq(pos + 1)
-            with m.If(pos < hsize):
+            with m.If(below(pos, hsize)):
                 m.d.sync += header.word_select(pos[:3], 8).eq(out_byte)
                 with m.If(pos == 0):
                     m.d.sync += version_ok.eq(out_byte == PROTOCOL_VERSION)
-            with m.Elif(pos < hsize + limit):
+            with m.Elif(below(pos, hsize + limit)):
                 with m.If(used < self.depth):
                     m.d.comb += [
                         self.buffer.addr.eq(start + offset),
@@ -132,19 +133,20 @@ class FrameDecoder(wiring.Component):
             with m.If(in_frame):
                 status = Signal(8)
                 payload = pos - hsize - CRC_BYTES
+                short = below(pos, hsize + CRC_BYTES)  # no room for a header and a CRC
                 with m.If(corrupt | (crc != 0)):
                     m.d.comb += status.eq(Status.BAD_CRC)
-                with m.Elif((pos < hsize + CRC_BYTES) | (pos > hsize + limit) | (length != payload)):
+                with m.Elif(short | at_least(pos, hsize + limit + 1) | (length != payload)):
                     m.d.comb += status.eq(Status.BAD_LENGTH)
                 with m.Elif(full):
                     m.d.comb += status.eq(Status.BUSY)
                 with m.Else():
                     m.d.comb += status.eq(Status.OK)
                 # a short frame is BAD_LENGTH before its CRC is judged (as framing.parse)
-                with m.If(pos < hsize + CRC_BYTES):
+                with m.If(short):
                     m.d.comb += status.eq(Status.BAD_LENGTH)
                 cobs_ok = (remaining == 0) & ~first
-                with m.If(cobs_ok & (pos >= 2)):  # else nothing to address a reply to
+                with m.If(cobs_ok & at_least(pos, 2)):  # else nothing to address a reply to
                     # offered for this cycle only: a frame the engine has no room for is dropped
                     m.d.comb += [
                         desc.status.eq(status),
