@@ -39,8 +39,8 @@ def advice(result: BuildResult) -> list[str]:
         logic = COLUMNS[report.family]["logic"]
         if logic in over and is_ice40_up(result.board):
             lines.append(
-                "the logic, not the memory, is the limit: on the UP5K a core without STDP of up to"
-                " 256 x 256 fits (`stdp = false`); with STDP, an ECP5 board (ulx3s-25f/45f/85f)"
+                "the logic, not the memory, is the limit: on the UP5K the default widths fit (256 x 256"
+                " with STDP); narrower v_bits/i_bits/coef_bits, `stdp = false`, or an ECP5 board (ulx3s-25f/45f/85f)"
             )
         elif logic in over and spec.stdp:
             lines.append("the logic, not the memory, is the limit: try `stdp = false` (no learning engine)")

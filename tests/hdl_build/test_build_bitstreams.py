@@ -1,8 +1,8 @@
 """Synthesis, place and route of a small core with the open toolchain (YoWASP from PyPI).
 
 One ECP5 build (8 x 8 with STDP, through a PLL) and one iCE40 UP5K build (the default
-256 x 256 core without STDP, weights in all four SPRAMs: with the learning engine the
-UP5K's logic cells overflow) must give bitstreams (see docs/hardware-build.md). About 1 to 2 minutes each, the first YoWASP call
+core: 256 x 256 with STDP, weights in all four SPRAMs, ~98 % of the logic cells and all
+30 block RAMs) must give bitstreams (see docs/hardware-build.md). About 1 to 2 minutes each, the first YoWASP call
 of each tool compiling WebAssembly (cached afterwards).
 """
 
@@ -41,8 +41,8 @@ def test_ecp5_bitstream_through_a_pll(tmp_path):
 
 @pytest.mark.slow
 @needs("ice40")
-def test_ice40_up5k_bitstream_for_the_default_core_without_stdp(tmp_path):
-    result = build(CoreSpec(stdp=False), get("icebreaker"), tmp_path)
+def test_ice40_up5k_bitstream_for_the_default_core(tmp_path):
+    result = build(CoreSpec(), get("icebreaker"), tmp_path)
     assert result.error is None, result.error
     assert result.bitstream.stat().st_size > 100_000
     report = result.report

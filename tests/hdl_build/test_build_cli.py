@@ -94,7 +94,7 @@ def test_sprams_needed_counts_whole_sprams_per_matrix(inputs, neurons, weight_bi
 @pytest.mark.parametrize(
     ("board", "stdp", "hint"),
     [
-        ("icebreaker", True, "without STDP of up to 256 x 256 fits"),
+        ("icebreaker", True, "the default widths fit (256 x 256 with STDP)"),
         ("ice40-hx8k-evn", True, "try `stdp = false`"),
         ("ice40-hx8k-evn", False, "narrower widths"),
     ],
