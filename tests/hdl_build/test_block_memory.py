@@ -43,6 +43,13 @@ def test_only_the_block_memory_is_marked_collision_free():
     assert _masks(mark_collision_free(text)) == {"mem": "1'1", "plain": "1'0", "transparent": "1'0"}
 
 
+def _simulate(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def test_exclusive_a_read_issued_in_a_write_cycle_keeps_the_last_data():
     dut = BlockMemory(16, 8, exclusive=True)
 
@@ -66,10 +73,7 @@ def test_exclusive_a_read_issued_in_a_write_cycle_keeps_the_last_data():
         await ctx.tick()
         assert ctx.get(dut.rd.data) == 0x11
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    _simulate(dut, bench)
 
 
 class _Board:
@@ -119,7 +123,4 @@ def test_shared_reads_go_on_during_writes_and_a_collision_is_poisoned_in_simulat
         await ctx.tick()
         assert ctx.get(dut.rd.data) == 0x22
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    _simulate(dut, bench)

@@ -229,10 +229,22 @@ def encode(bodies: list[bytes], *, stall: int = 0) -> bytes:
                 await ctx.tick().until(dut.body.ready)
         ctx.set(dut.body.valid, 0)
 
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_process(source)
+    sim.add_testbench(_sink(dut, len(bodies), stall, out, seed=1))
+    sim.run()
+    return bytes(out)
+
+
+def _sink(dut, frames, stall, out, *, seed):
+    """A testbench taking the encoder's bytes into ``out`` until ``frames`` delimiters,
+    not ready one cycle in ``stall`` at random (never with ``stall`` 0)."""
+
     async def sink(ctx):
-        rng = random.Random(1)
+        rng = random.Random(seed)
         idle = 0
-        while out.count(0) < len(bodies) and idle < 2000:
+        while out.count(0) < frames and idle < 2000:
             ready = not stall or rng.randrange(stall) != 0
             ctx.set(dut.bytes.ready, ready)
             valid, byte = ctx.get(dut.bytes.valid), ctx.get(dut.bytes.payload)
@@ -242,12 +254,7 @@ def encode(bodies: list[bytes], *, stall: int = 0) -> bytes:
                 out.append(byte)
         assert not ctx.get(dut.busy)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_process(source)
-    sim.add_testbench(sink)
-    sim.run()
-    return bytes(out)
+    return sink
 
 
 def test_encoder_matches_python():
@@ -312,22 +319,8 @@ def test_encoder_rom_read_between_flushes():
     for stall in (0, 3):
         dut = _RomReader(rom, slices)
         out = bytearray()
-
-        async def sink(ctx, dut=dut, out=out, stall=stall):
-            rng = random.Random(2)
-            idle = 0
-            while out.count(0) < len(bodies) and idle < 2000:
-                ready = not stall or rng.randrange(stall) != 0
-                ctx.set(dut.bytes.ready, ready)
-                valid, byte = ctx.get(dut.bytes.valid), ctx.get(dut.bytes.payload)
-                await ctx.tick()
-                idle = 0 if valid else idle + 1
-                if valid and ready:
-                    out.append(byte)
-            assert not ctx.get(dut.busy)
-
         sim = Simulator(dut)
         sim.add_clock(1e-8)
-        sim.add_testbench(sink)
+        sim.add_testbench(_sink(dut, len(bodies), stall, out, seed=2))
         sim.run()
         assert bytes(out) == want, f"stall {stall}"
