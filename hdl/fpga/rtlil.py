@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 
-ATTRIBUTE = "no_rw_check"
+from hdl.block_memory import NO_RW_CHECK
 
-_MEMORY = re.compile(r"^  attribute \\" + ATTRIBUTE + r" 1\n((?:  attribute .*\n)*)  memory .* (\S+)$", re.M)
+_MEMORY = re.compile(
+    r"^  attribute \\" + NO_RW_CHECK + r" 1\n((?:  attribute .*\n)*)  memory .* (\S+)$", re.M
+)
 _READ_PORT = re.compile(r"^  cell \$memrd_v2 .*?^  end$", re.M | re.S)
 _MASK = re.compile(r"(parameter \\COLLISION_X_MASK )(\d+)'[01]*")
 
