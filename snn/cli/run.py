@@ -22,6 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, metavar="NPZ", help="write the results (.npz, snn.Results.load reads it)"
     )
     p.add_argument("--threads", type=int, default=1, metavar="N", help="threads (default: 1)")
+    p.add_argument(
+        "--inputs",
+        type=Path,
+        metavar="NPY|NPZ",
+        help="spikes for spike sources, (steps, n) 0/1 arrays: an .npz keyed by source name, or an "
+        ".npy for a network with one source; the run lasts their steps unless --duration says otherwise",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)
 
@@ -44,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.plot, args.rate_plot, args.out):
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+    if args.inputs is not None:
+        from ..sim.inputs import load_inputs
+
+        kwargs["inputs"] = load_inputs(args.inputs, network)
     t0 = time.perf_counter()
     try:
         res = simulate(

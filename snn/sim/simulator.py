@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numba
 import numpy as np
@@ -20,6 +20,7 @@ from ..errors import NetworkError
 from ..network import Network
 from ..quantize import QuantizedNetwork, propagators, quantize
 from . import kernels_fixed, kernels_float, sync
+from .inputs import input_steps, with_inputs
 from .kernels_common import LS_CONTENDED, LS_COUNT, LS_DONE, LS_EVENTS, LS_RAN, LS_STATUS, LS_TIMEOUT
 from .layout import fixed_rule_table, float_rule_table, segments, split_blocks, synapse_layout
 from .monitors import Monitors
@@ -72,6 +73,8 @@ class Simulator:
     created, so the same network and seed give identical results on every run, in both
     modes, for any chunking of ``run`` calls. ``spike_populations`` overrides which
     populations' spikes are recorded (default: ``network.recordings.spikes``).
+    ``inputs``: ``{source name: (steps, n) 0/1 array}`` replaces those spike sources' spikes
+    for this simulator (the others keep theirs; :mod:`snn.sim.inputs`).
     ``threads``: numba threads for the neuron update and propagation (at most
     ``numba.config.NUMBA_NUM_THREADS`` run at once); results are identical for any value.
     Without plasticity the threads run whole chunks in lockstep (one parallel region per
@@ -93,6 +96,7 @@ class Simulator:
         threads: int = 1,
         progress: bool | None = None,
         spike_populations: Sequence[str] | None = None,
+        inputs: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         if mode not in ("float", "fixed"):
             raise NetworkError(f"simulator: mode must be 'float' or 'fixed', got {mode!r}")
@@ -110,6 +114,8 @@ class Simulator:
         self.dtype = dtype
         self.threads = threads
         self.progress = progress
+        if inputs is not None:  # run-time spikes of named sources (snn/sim/inputs.py)
+            built = with_inputs(built, inputs)
         self.built = built
         self.quantized = quantized if mode == "fixed" else None
         n_rules = len(built.rules)
@@ -467,6 +473,9 @@ def simulate(network: Network, mode: str = "float", duration: float | None = Non
     Keyword arguments go to :class:`Simulator`. If the network records no spikes at all,
     the spikes of every LIF group are recorded. Same network and seed: identical results.
     """
+    steps = input_steps(kwargs.get("inputs"))
+    if duration is None and steps is not None:  # run as long as the given inputs
+        duration = steps * network.dt
     if duration is not None and duration != network.duration:
         network = dataclasses.replace(network, duration=duration)
     if "spike_populations" not in kwargs and not network.recordings.spikes:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ from ..core_spec import CoreSpec
 from ..errors import NetworkError
 from ..network import Network
 from ..quantize import QuantizedNetwork, quantize
+from ..sim.inputs import dense_inputs, input_steps
 from ..sim.results import Results, SpikeTrains
 from .monitors import DeviceMonitors
 from .neurons import FixedNeurons, FloatNeurons
@@ -48,7 +49,9 @@ class TorchSimulator:
     integers; ``quantized`` defaults to ``snn.quantize(network, spec or CoreSpec(),
     require_fit=False)``). ``batch``: number of copies (default 1, or ``inputs.shape[0]``).
     ``inputs``: optional ``(B, n_steps, n_sources)`` 0/1 array or tensor that replaces the
-    spikes of the network's sources (steps beyond ``n_steps`` get none).
+    spikes of the network's sources (steps beyond ``n_steps`` get none), or a dict
+    ``{source name: (B, steps, n) or (steps, n) array}`` that replaces the named sources only
+    (:mod:`snn.sim.inputs`).
     ``propagation``: ``"auto"``, ``"dense"``, ``"event"`` or ``"sparse"`` (see
     :mod:`snn.torch_backend.propagation`). ``spike_populations`` as in the numba simulator.
     """
@@ -77,6 +80,8 @@ class TorchSimulator:
             quantized = quantize(built, spec or CoreSpec(), require_fit=False)
         self.network, self.built, self.mode = network, built, mode
         self.quantized = quantized if mode == "fixed" else None
+        if isinstance(inputs, Mapping):  # by source name: {name: (B, steps, n) or (steps, n)}
+            inputs = dense_inputs(built, inputs, batch)
         self.inputs = self._inputs(inputs)
         if batch is None:
             batch = 1 if self.inputs is None else self.inputs.shape[1]
@@ -267,7 +272,13 @@ def simulate(
     """
     kwargs.pop("progress", None)
     kwargs.pop("threads", None)
-    batched = kwargs.get("batch") is not None or kwargs.get("inputs") is not None
+    inputs = kwargs.get("inputs")
+    if isinstance(inputs, Mapping):  # by name: batched when an array has a batch axis
+        batched = kwargs.get("batch") is not None or any(np.ndim(a) == 3 for a in inputs.values())
+        if duration is None:  # run as long as the given inputs
+            duration = input_steps(inputs) * network.dt
+    else:
+        batched = kwargs.get("batch") is not None or inputs is not None
     if duration is not None and duration != network.duration:
         network = dataclasses.replace(network, duration=duration)
     if "spike_populations" not in kwargs and not network.recordings.spikes:
