@@ -25,9 +25,22 @@ from .values import resolve
 _SEED_POPULATION, _SEED_PROJECTION, _SEED_POISSON = 1, 2, 3
 
 
+# synapses per chunk while building: the transient arrays of a chunk (pairs, keys, drawn
+# weights) take about 100 MB; the network's own arrays are allocated once, at their
+# final size and dtype, and filled chunk by chunk
+CHUNK = 1 << 21
+
+
 @dataclass
 class BuiltNetwork:
-    """A network as arrays. ``params[name]`` holds each LIF parameter per neuron (float64)."""
+    """A network as arrays. ``params[name]`` holds each LIF parameter per neuron (float64).
+
+    Per synapse the build keeps only what the kernels read: ``syn_post`` (int32),
+    ``syn_weight`` (float64, or the dtype asked of :func:`build`) and ``syn_proj`` (the
+    projection, the narrowest int that holds it); per-synapse delays only when a
+    projection gives an array of them. ``syn_exc``, ``syn_rule`` and ``syn_delay`` are
+    derived from the projection on demand (full arrays: for tools, not the hot path).
+    """
 
     network: Network
     n_neurons: int
@@ -41,17 +54,19 @@ class BuiltNetwork:
     # input_ids[input_ptr[n]:input_ptr[n+1]] (0-based source indices, ascending)
     input_ptr: np.ndarray
     input_ids: np.ndarray
-    # synapses in CSR order over the global presynaptic index
+    # synapses in CSR order over the global presynaptic index (int64 row pointers)
     syn_ptr: np.ndarray
-    syn_post: np.ndarray
+    syn_post: np.ndarray  # int32
     syn_weight: np.ndarray
-    syn_delay: np.ndarray
-    syn_exc: np.ndarray
-    syn_rule: np.ndarray  # index into ``rules`` or -1 for static synapses
-    syn_proj: np.ndarray  # projection index of each synapse
+    syn_proj: np.ndarray  # projection index of each synapse (int8, int16 or int32)
+    proj_exc: np.ndarray  # bool per projection: excitatory target
+    proj_rule: np.ndarray  # int64 per projection: index into ``rules`` or -1 (static)
+    proj_delay: np.ndarray  # int64 per projection: its delay, 0 where per-synapse (``syn_delays``)
+    syn_delays: np.ndarray | None  # per-synapse delays (int16/int32) when a projection has an array
     rules: list[STDPRule]
-    # natural (per-projection) order -> CSR position
-    proj_positions: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        self._positions: dict[str, np.ndarray] = {}
 
     @property
     def n_synapses(self) -> int:
@@ -59,23 +74,79 @@ class BuiltNetwork:
         return int(self.syn_post.size)
 
     @property
+    def syn_exc(self) -> np.ndarray:
+        """Per synapse: excitatory target (bool; a full array, derived from ``syn_proj``)."""
+        return self.proj_exc[self.syn_proj]
+
+    @property
+    def syn_rule(self) -> np.ndarray:
+        """Per synapse: STDP rule index or -1 (int64; a full array, derived from ``syn_proj``)."""
+        return self.proj_rule[self.syn_proj]
+
+    @property
+    def syn_delay(self) -> np.ndarray:
+        """Per synapse: delay in timesteps (int64; a full array)."""
+        if self.syn_delays is not None:
+            return self.syn_delays.astype(np.int64)
+        return self.proj_delay[self.syn_proj]
+
+    @property
     def max_delay(self) -> int:
         """Largest delay in timesteps (1 when there are no synapses)."""
-        return int(self.syn_delay.max()) if self.syn_delay.size else 1
+        if self.syn_delays is not None:
+            return int(self.syn_delays.max()) if self.syn_delays.size else 1
+        used = np.bincount(self.syn_proj, minlength=self.proj_delay.size) > 0 if self.syn_proj.size else []
+        return int(self.proj_delay[used].max()) if np.any(used) else 1
+
+    @property
+    def uniform_delay(self) -> int:
+        """The delay shared by every synapse, or 0 when delays differ (1 without synapses)."""
+        if self.syn_delays is not None:
+            d = self.syn_delays
+            return int(d[0]) if d.size and bool(np.all(d == d[0])) else (1 if not d.size else 0)
+        if not self.syn_proj.size:
+            return 1
+        used = np.unique(self.proj_delay[np.bincount(self.syn_proj, minlength=self.proj_delay.size) > 0])
+        return int(used[0]) if used.size == 1 else 0
+
+    @property
+    def proj_positions(self) -> dict[str, np.ndarray]:
+        """Natural (per-projection) synapse order -> CSR position, for every projection."""
+        return {name: self.positions(name) for name in self.network.projections}
+
+    def positions(self, name: str) -> np.ndarray:
+        """CSR positions of projection ``name``'s synapses, in its own (natural) order (cached).
+
+        Its synapses sit in CSR order sorted by (pre, post); when the connectivity rule
+        lists them in another order, its pairs are drawn again (same seed, same pairs).
+        """
+        if name not in self._positions:
+            index = list(self.network.projections).index(name)
+            csr = np.flatnonzero(self.syn_proj == index)
+            if _natural_is_sorted(self.network, index):
+                self._positions[name] = csr
+            else:
+                proj = self.network.projections[name]
+                n_post = self.network.population(proj.post).n
+                pre, post = _all_pairs(self.network, index)
+                out = np.empty(csr.size, np.int64)
+                out[np.argsort(pre * n_post + post, kind="stable")] = csr
+                self._positions[name] = out
+        return self._positions[name]
 
     def projection_weights(self, name: str, weights: np.ndarray | None = None) -> np.ndarray:
         """Weights of one projection, in its own synapse order (from CSR-ordered ``weights``)."""
         w = self.syn_weight if weights is None else weights
-        return w[self.proj_positions[name]]
+        return w[self.positions(name)]
 
     def projection_pairs(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(pre, post)`` indices of a projection's synapses within their populations."""
         proj = self.network.projections[name]
-        pos = self.proj_positions[name]
-        pre_global = np.repeat(np.arange(self.syn_ptr.size - 1), np.diff(self.syn_ptr))[pos]
+        pos = self.positions(name)
+        pre_global = np.searchsorted(self.syn_ptr, pos, side="right") - 1
         pre_start = self.global_start(proj.pre)
         post_start = self.lif_slices[proj.post].start
-        return pre_global - pre_start, self.syn_post[pos] - post_start
+        return pre_global - pre_start, self.syn_post[pos].astype(np.int64) - post_start
 
     def global_start(self, population: str) -> int:
         """Global presynaptic index of the first element of a population."""
@@ -84,8 +155,12 @@ class BuiltNetwork:
         return self.n_neurons + self.source_slices[population].start
 
 
-def build(net: Network) -> BuiltNetwork:
-    """Resolve ``net`` (rules, distributions, Poisson trains) into a :class:`BuiltNetwork`."""
+def build(net: Network, weight_dtype=np.float64) -> BuiltNetwork:
+    """Resolve ``net`` (rules, distributions, Poisson trains) into a :class:`BuiltNetwork`.
+
+    Weights are drawn in float64 and stored as ``weight_dtype`` (float64 or float32; the
+    simulator asks for its own dtype, so that no float64 copy of them is ever held).
+    """
     net.check_recordings()
     lif_slices, source_slices = {}, {}
     start = 0
@@ -106,11 +181,11 @@ def build(net: Network) -> BuiltNetwork:
             for name in LIF_PARAMETERS:
                 params[name][lif_slices[group.name]] = resolve(getattr(group, name), group.n, rng)
     for name in ("tau_m", "tau_syn_e", "tau_syn_i"):
-        if params[name].size and params[name].min() <= 0:
+        if params[name].size and (params[name].min() < 0 or (name == "tau_m" and params[name].min() == 0)):
             raise NetworkError(f"{name}: a drawn value is <= 0 ms; choose a distribution that stays positive")
 
     input_ptr, input_ids = _input_events(net, source_slices, n_sources)
-    synapses = _synapses(net, lif_slices, source_slices, n_neurons)
+    synapses = _synapses(net, lif_slices, n_neurons, n_sources, np.dtype(weight_dtype))
     return BuiltNetwork(
         network=net,
         n_neurons=n_neurons,
@@ -177,6 +252,7 @@ def poisson_steps(rate, n: int, dt: float, n_steps: int, rng: np.random.Generato
     while active.size:
         expected = int(np.max(p[active]) * n_steps * 1.1) + 8
         gaps = rng.geometric(np.minimum(p[active], 1.0)[:, None], size=(active.size, expected))
+        np.minimum(gaps, n_steps + 1, out=gaps)  # a tiny p saturates at the int64 maximum: no wrap
         times = last[active, None] + np.cumsum(gaps, axis=1)
         inside = times < n_steps
         rows, cols = np.nonzero(inside)
@@ -189,73 +265,155 @@ def poisson_steps(rate, n: int, dt: float, n_steps: int, rng: np.random.Generato
     return np.concatenate(ids_out).astype(np.int64), np.concatenate(steps_out).astype(np.int64)
 
 
-def _synapses(net: Network, lif_slices, source_slices, n_neurons: int) -> dict:
-    pops = net.populations
-    pres, posts, weights, delays, excs, rules_idx, proj_idx = [], [], [], [], [], [], []
-    rules: list[STDPRule] = []
-    for p_index, proj in enumerate(net.projections.values()):
+def _projection_rng(net: Network, index: int) -> np.random.Generator:
+    proj = list(net.projections.values())[index]
+    return np.random.default_rng(proj.seed if proj.seed is not None else [net.seed, _SEED_PROJECTION, index])
+
+
+def _pair_chunks(net: Network, index: int, rng: np.random.Generator):
+    """The ``(pre, post)`` pairs of projection ``index`` in its natural order, in chunks.
+
+    Rules with a ``chunks`` method draw large projections chunk by chunk (the same pairs
+    and the same generator state as ``pairs``); others give one chunk.
+    """
+    proj = list(net.projections.values())[index]
+    pre_n, post_n = net.population(proj.pre).n, net.population(proj.post).n
+    conn, same = proj.connectivity, proj.pre == proj.post
+    try:
+        if hasattr(conn, "chunks"):
+            yield from conn.chunks(pre_n, post_n, same, rng, CHUNK)
+        else:
+            yield conn.pairs(pre_n, post_n, same, rng)
+    except NetworkError as exc:
+        raise NetworkError(f"projection {proj.name!r}: {exc}") from None
+
+
+def _all_pairs(net: Network, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs of projection ``index`` (drawn again from its seed), natural order."""
+    chunks = list(_pair_chunks(net, index, _projection_rng(net, index)))
+    return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+
+def _natural_is_sorted(net: Network, index: int) -> bool:
+    """Whether the rule of projection ``index`` lists its pairs sorted by (pre, post)."""
+    return getattr(list(net.projections.values())[index].connectivity, "sorted_pairs", False)
+
+
+def _sorted_key(pre: np.ndarray, post: np.ndarray, n_post: int) -> np.ndarray | None:
+    """The (pre, post) sort order of a chunk, or None when it is sorted already."""
+    key = pre * n_post + post
+    if key.size < 2 or bool(np.all(key[1:] > key[:-1])):
+        return None
+    return np.argsort(key, kind="stable")
+
+
+def _chunk_values(value, offset: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Values ``offset:offset+n`` of a projection's weights (scalar, array or distribution).
+
+    Distributions draw ``n`` more values from ``rng``: drawn chunk by chunk, the values
+    are those of one draw of all of them (each value takes its own draws, in order).
+    """
+    if isinstance(value, np.ndarray):
+        return np.asarray(value[offset : offset + n], np.float64)
+    return resolve(value, n, rng)
+
+
+def _synapses(net: Network, lif_slices, n_neurons: int, n_sources: int, weight_dtype) -> dict:
+    """The synapses in CSR order, built in place in two passes over each projection's pairs.
+
+    Pass 1 counts the synapses of every row (drawing the pairs; the generator then holds
+    the state from which the weights are drawn, as when the pairs were drawn at once).
+    The arrays are then allocated at their final size and dtype, and pass 2 draws the
+    pairs again (same seed) and writes each chunk at its place: rows in presynaptic
+    order, in each row the projections in declaration order, each sorted by target.
+    """
+    projs = list(net.projections.values())
+    n_pre = n_neurons + n_sources
+    starts = [net_start for net_start in (_global_start(net, lif_slices, n_neurons, p.pre) for p in projs)]
+    row_counts = np.zeros(n_pre, np.int64)
+    weight_rngs, sizes = [], []
+    for index, proj in enumerate(projs):
         where = f"projection {proj.name!r}"
-        pre_pop, post_pop = pops[proj.pre], pops[proj.post]
-        rng = np.random.default_rng(
-            proj.seed if proj.seed is not None else [net.seed, _SEED_PROJECTION, p_index]
-        )
-        try:
-            pre, post = proj.connectivity.pairs(pre_pop.n, post_pop.n, proj.pre == proj.post, rng)
-        except NetworkError as exc:
-            raise NetworkError(f"{where}: {exc}") from None
-        n_syn = pre.size
-        w = proj.weight
-        if isinstance(w, np.ndarray) and w.size != n_syn:
-            raise NetworkError(f"{where}: shape mismatch, {w.size} weights for {n_syn} synapses")
-        d = proj.delay
-        if isinstance(d, np.ndarray) and d.size != n_syn:
-            raise NetworkError(f"{where}: shape mismatch, {d.size} delays for {n_syn} synapses")
-        pre_start = (
-            lif_slices[proj.pre].start
-            if proj.pre in lif_slices
-            else n_neurons + source_slices[proj.pre].start
-        )
-        pres.append(pre + pre_start)
-        posts.append(post + lif_slices[proj.post].start)
-        weights.append(resolve(w, n_syn, rng))
-        delays.append(np.broadcast_to(np.asarray(d, np.int64), (n_syn,)))
-        excs.append(np.full(n_syn, proj.target == "exc"))
+        pre_n = net.population(proj.pre).n
+        rng = _projection_rng(net, index)
+        n_syn = 0
+        for pre, _ in _pair_chunks(net, index, rng):
+            row_counts[starts[index] : starts[index] + pre_n] += np.bincount(pre, minlength=pre_n)
+            n_syn += pre.size
+        for what, value in (("weights", proj.weight), ("delays", proj.delay)):
+            if isinstance(value, np.ndarray) and value.size != n_syn:
+                raise NetworkError(f"{where}: shape mismatch, {value.size} {what} for {n_syn} synapses")
+        weight_rngs.append(rng)
+        sizes.append(n_syn)
+    n_syn = int(row_counts.sum())
+    ptr = np.zeros(n_pre + 1, np.int64)
+    np.cumsum(row_counts, out=ptr[1:])
+    del row_counts
+    post_out = np.empty(n_syn, np.int32)
+    weight_out = np.empty(n_syn, weight_dtype)
+    proj_out = np.empty(n_syn, np.min_scalar_type(-max(len(projs), 1)))
+    rules: list[STDPRule] = []
+    proj_rule = np.full(len(projs), -1, np.int64)
+    proj_delay = np.zeros(len(projs), np.int64)
+    per_synapse_delays = any(isinstance(p.delay, np.ndarray) for p in projs)
+    delays_out = None
+    if per_synapse_delays:
+        top = max(int(np.max(p.delay, initial=1)) for p in projs)
+        delays_out = np.empty(n_syn, np.int16 if top < 2**15 else np.int32)
+    fill = ptr[:-1].copy()  # next free position of each row
+    for index, proj in enumerate(projs):
         if proj.stdp is not None:
             rules.append(proj.stdp)
-        rules_idx.append(np.full(n_syn, len(rules) - 1 if proj.stdp is not None else -1, np.int64))
-        proj_idx.append(np.full(n_syn, p_index, np.int64))
-    n_pre = n_neurons + sum(p.n for p in net.sources)
-
-    def cat(xs, dt):
-        return np.concatenate(xs).astype(dt, copy=False) if xs else np.zeros(0, dt)
-
-    pre = cat(pres, np.int64)
-    post = cat(posts, np.int64)
-    proj_of = cat(proj_idx, np.int64)
-    n_proj = max(len(net.projections), 1)
-    if pre.size and n_pre * n_proj * max(n_neurons, 1) < 2**62:
-        # the same permutation as np.lexsort((post, proj_of, pre)) (both stable), from one
-        # sort of a combined key: 3-4x faster for millions of synapses
-        order = np.argsort((pre * n_proj + proj_of) * max(n_neurons, 1) + post, kind="stable")
-    else:
-        order = np.lexsort((post, proj_of, pre))
-    positions = np.empty_like(order)
-    positions[order] = np.arange(order.size)
-    ptr = np.zeros(n_pre + 1, np.int64)
-    np.cumsum(np.bincount(pre, minlength=n_pre), out=ptr[1:])
-    proj_positions = {}
-    offset = 0
-    for proj, arr in zip(net.projections.values(), pres):
-        proj_positions[proj.name] = positions[offset : offset + arr.size]
-        offset += arr.size
+            proj_rule[index] = len(rules) - 1
+        if not isinstance(proj.delay, np.ndarray):
+            proj_delay[index] = int(proj.delay)
+        pre_n = net.population(proj.pre).n
+        post_start = lif_slices[proj.post].start
+        n_post = net.population(proj.post).n
+        chunks = _pair_chunks(net, index, _projection_rng(net, index))
+        if not _natural_is_sorted(net, index):  # one chunk, sorted here
+            pre, post = _all_pairs(net, index)
+            chunks = iter([(pre, post)])
+        offset = 0
+        for pre, post in chunks:
+            n = pre.size
+            w = _chunk_values(proj.weight, offset, n, weight_rngs[index])
+            d = proj.delay[offset : offset + n] if isinstance(proj.delay, np.ndarray) else None
+            order = _sorted_key(pre, post, n_post)
+            if order is not None:
+                pre, post, w = pre[order], post[order], w[order]
+                d = d[order] if d is not None else None
+            rows = pre + starts[index]
+            # rank of each synapse among its row's synapses in this chunk (rows ascending)
+            rank = np.arange(n) - np.searchsorted(rows, rows, side="left")
+            pos = fill[rows] + rank
+            fill[starts[index] : starts[index] + pre_n] += np.bincount(pre, minlength=pre_n)
+            post_out[pos] = post + post_start
+            weight_out[pos] = w
+            proj_out[pos] = index
+            if delays_out is not None:
+                delays_out[pos] = d if d is not None else proj_delay[index]
+            offset += n
+        del chunks
     return dict(
         syn_ptr=ptr,
-        syn_post=post[order],
-        syn_weight=cat(weights, np.float64)[order],
-        syn_delay=cat(delays, np.int64)[order],
-        syn_exc=cat(excs, np.bool_)[order],
-        syn_rule=cat(rules_idx, np.int64)[order],
-        syn_proj=proj_of[order],
+        syn_post=post_out,
+        syn_weight=weight_out,
+        syn_proj=proj_out,
+        proj_exc=np.array([p.target == "exc" for p in projs], bool),
+        proj_rule=proj_rule,
+        proj_delay=proj_delay,
+        syn_delays=delays_out,
         rules=rules,
-        proj_positions=proj_positions,
     )
+
+
+def _global_start(net: Network, lif_slices, n_neurons: int, population: str) -> int:
+    if population in lif_slices:
+        return lif_slices[population].start
+    start = n_neurons
+    for src in net.sources:
+        if src.name == population:
+            return start
+        start += src.n
+    raise NetworkError(f"unknown population {population!r}")

@@ -97,12 +97,16 @@ class FixedProbability(Connectivity):
         pos = -1
         expected = int(total * self.p * 1.1) + 64
         while True:
-            gaps = rng.geometric(self.p, size=expected)
+            # a tiny p draws gaps up to the int64 maximum: clipped to total + 1 (beyond the end
+            # either way), no sum overflows before the first position past the end
+            gaps = np.minimum(rng.geometric(self.p, size=expected), total + 1)
             idx = pos + np.cumsum(gaps)
-            pos = int(idx[-1])
-            chunks.append(idx[idx < total])
-            if pos >= total:
+            past = idx >= total
+            if past.any():
+                chunks.append(idx[: int(np.argmax(past))])
                 break
+            chunks.append(idx)
+            pos = int(idx[-1])
         flat = np.concatenate(chunks).astype(np.int64)
         return _drop_self(flat // n_post, flat % n_post, same and not self.allow_self)
 

@@ -15,9 +15,11 @@ fixed timestamps and sorted members, so ``save(load(f))`` reproduces ``f`` byte 
 from __future__ import annotations
 
 import dataclasses
+import math
 import pickle
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +30,7 @@ import tomli_w
 from .connectivity import RULES as CONNECTIVITY_RULES
 from .connectivity import AllToAll
 from .errors import NetworkError
+from .limits import format_bytes, memory_budget
 from .network import Network
 from .plasticity import RULES as STDP_RULES
 from .populations import LIF_PARAMETERS, LIFGroup, PoissonSource, Population, SpikeSource
@@ -315,6 +318,8 @@ def _read_toml(path: Path) -> dict:
         raise NetworkError("is a directory; give the path of a .toml network file") from None
     except PermissionError:
         raise NetworkError("cannot be read (permission denied)") from None
+    except OSError as exc:  # a symlink loop, a name too long, an I/O error, ...
+        raise NetworkError(f"cannot be read ({exc.strerror or exc}); check the path") from None
     except UnicodeDecodeError:
         raise NetworkError("not a TOML file: it is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -478,7 +483,14 @@ class _Reader:
                 )
             try:
                 self._npz = np.load(self.sidecar, allow_pickle=False)
-            except (OSError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+            except (
+                OSError,
+                ValueError,
+                EOFError,
+                pickle.UnpicklingError,
+                zipfile.BadZipFile,
+                zlib.error,
+            ) as exc:
                 raise NetworkError(f"{where}: the sidecar {name} is not a valid .npz file ({exc})") from None
             if not isinstance(self._npz, np.lib.npyio.NpzFile):
                 self._npz = None
@@ -488,11 +500,45 @@ class _Reader:
                 f"{where}: the sidecar {name} has no array {key!r}; "
                 f"save the network again or fix the reference (it has {len(self._npz.files)} arrays)"
             )
+        self.check_size(where, key)
         try:
             arr = self._npz[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise NetworkError(f"{where}: cannot read array {key!r} of {name} ({exc})") from None
         return _numeric(where, arr, kind, f" (array {key!r} of {name})")
+
+    def check_size(self, where: str, key: str) -> None:
+        """Read the header of array ``key`` first: its size must match the data and the budget."""
+        name = self.sidecar.name
+        try:
+            info = self._npz.zip.getinfo(f"{key}.npy")
+            with self._npz.zip.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version not in _HEADER_READERS:
+                    return  # a newer .npy version: np.load checks it
+                shape, _, dtype = _HEADER_READERS[version](member)
+                header = member.tell()
+        except KeyError:
+            return  # not a .npy member: np.load reports what it is
+        except (OSError, ValueError, EOFError, SyntaxError, TypeError, zipfile.BadZipFile, zlib.error) as exc:
+            raise NetworkError(f"{where}: array {key!r} of {name} has a broken header ({exc})") from None
+        count = math.prod(shape)
+        nbytes = count * dtype.itemsize
+        if nbytes > info.file_size - header:
+            raise NetworkError(
+                f"{where}: array {key!r} of {name} claims shape {shape} ({count:,} elements, "
+                f"{format_bytes(nbytes)}) but holds {format_bytes(max(info.file_size - header, 0))}; "
+                "the file is truncated or corrupt, save the network again"
+            )
+        budget = memory_budget()
+        if budget is not None and nbytes > budget:
+            raise NetworkError(
+                f"{where}: array {key!r} of {name} is {format_bytes(nbytes)} ({count:,} elements), more than "
+                f"the memory budget of {format_bytes(budget)}; make the network smaller or raise SNN_MEMORY_BUDGET"
+            )
+
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
 def _inline_array(where: str, raw: list, kind: str) -> np.ndarray:

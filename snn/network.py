@@ -17,6 +17,7 @@ import numpy as np
 
 from .connectivity import AllToAll, Connectivity
 from .errors import NetworkError
+from .limits import MAX_STEPS, MIN_DT_MS, check_memory, check_seed, check_steps
 from .plasticity import STDPRule
 from .populations import LIFGroup, PoissonSource, Population, SpikeSource, check_name
 from .recording import Recordings, StateProbe, WeightProbe
@@ -66,14 +67,18 @@ class Network:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise NetworkError(f"network: {name} must be a number > 0 (ms), got {v!r}")
             setattr(self, name, float(v))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise NetworkError(f"network: seed must be an integer >= 0, got {self.seed!r}")
+        if self.dt < MIN_DT_MS:
+            raise NetworkError(
+                f"network: dt {self.dt:g} ms is below the smallest timestep of {MIN_DT_MS:g} ms"
+            )
+        check_steps("network", self.duration, self.dt)
+        self.seed = check_seed("network", self.seed)
 
     # -- time ----------------------------------------------------------------------------
     @property
     def n_steps(self) -> int:
-        """Number of timesteps in ``duration``."""
-        return int(round(self.duration / self.dt))
+        """Number of timesteps in ``duration`` (at most :data:`snn.limits.MAX_STEPS`)."""
+        return check_steps("network", self.duration, self.dt)
 
     # -- populations ---------------------------------------------------------------------
     def add(self, population: Population) -> Population:
@@ -82,8 +87,39 @@ class Network:
             raise NetworkError(
                 f"duplicate population name {population.name!r}; give each population its own name"
             )
+        self._check_timing(population)
         self.populations[population.name] = population
         return population
+
+    def _check_timing(self, pop: Population) -> None:
+        """Values that meet ``dt``: Poisson rates, spike times and refractory periods in steps."""
+        where = f"population {pop.name!r}"
+        if isinstance(pop, PoissonSource) and np.size(pop.rate):
+            top = float(np.max(pop.rate))
+            if top * self.dt / 1000.0 > 1.0:
+                raise NetworkError(
+                    f"{where}: rate {top:g} Hz is above 1/dt = {1000.0 / self.dt:g} Hz; lower it or reduce dt"
+                )
+        elif isinstance(pop, SpikeSource) and pop.times is not None and pop.times.size:
+            last = float(pop.times.max())
+            if last / self.dt > MAX_STEPS:
+                raise NetworkError(
+                    f"{where}: spike time {last:g} ms is beyond the limit of {MAX_STEPS:,} timesteps "
+                    f"of {self.dt:g} ms; drop spikes after the run's end"
+                )
+        elif isinstance(pop, LIFGroup):
+            t_ref = pop.t_ref
+            top = (
+                t_ref.high
+                if isinstance(t_ref, Uniform)
+                else None
+                if isinstance(t_ref, Normal)
+                else np.max(t_ref)
+            )
+            if top is not None and float(top) / self.dt > MAX_STEPS:
+                raise NetworkError(
+                    f"{where}: t_ref {float(top):g} ms is longer than {MAX_STEPS:,} timesteps of {self.dt:g} ms"
+                )
 
     def lif(self, name: str, n: int, **params: Value) -> LIFGroup:
         """Add a :class:`LIFGroup` (parameters: see ``snn.populations.LIF_PARAMETERS``)."""
@@ -153,8 +189,7 @@ class Network:
         proj.connectivity.check(where, pre.n, post.n)
         if proj.target not in ("exc", "inh"):
             raise NetworkError(f"{where}: target must be 'exc' or 'inh', got {proj.target!r}")
-        if proj.seed is not None and (isinstance(proj.seed, bool) or not isinstance(proj.seed, int)):
-            raise NetworkError(f"{where}: seed must be an integer or None")
+        proj.seed = check_seed(where, proj.seed, optional=True)
         w = proj.weight
         if isinstance(w, (list, tuple, np.ndarray)) and np.ndim(w) == 2:
             if not isinstance(proj.connectivity, AllToAll) or not proj.connectivity.allow_self:
@@ -266,9 +301,14 @@ class Network:
         return sum(p.n for p in self.sources)
 
     def build(self):
-        """Resolve rules, distributions and spike trains into arrays (:class:`snn.build.BuiltNetwork`)."""
+        """Resolve rules, distributions and spike trains into arrays (:class:`snn.build.BuiltNetwork`).
+
+        The network's memory is estimated first (:func:`snn.limits.check_memory`): one that
+        cannot fit the budget fails at once, before anything is allocated.
+        """
         from .build import build
 
+        check_memory(self)
         return build(self)
 
 

@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import NetworkError
+from .limits import MAX_POPULATION, check_seed, check_step_values
 from .values import Value, check_value
 
 
@@ -31,6 +32,11 @@ def check_count(where: str, n: object) -> int:
         raise NetworkError(f"{where}: n must be an integer, got {type(n).__name__}")
     if n < 1:
         raise NetworkError(f"{where}: n must be >= 1, got {n}")
+    if n > MAX_POPULATION:
+        raise NetworkError(
+            f"{where}: n = {n:,} is more than the limit of {MAX_POPULATION:,} per population "
+            "(indices are 32-bit); split the network or make it smaller"
+        )
     return int(n)
 
 
@@ -51,8 +57,8 @@ class Population:
 LIF_PARAMETERS: dict[str, tuple[str, str, float]] = {
     # name: (unit, constraint, default)
     "tau_m": ("ms", "positive", 20.0),
-    "tau_syn_e": ("ms", "positive", 5.0),
-    "tau_syn_i": ("ms", "positive", 10.0),
+    "tau_syn_e": ("ms", "nonnegative", 5.0),  # 0: delta synapses (float mode)
+    "tau_syn_i": ("ms", "nonnegative", 10.0),
     "v_rest": ("mV", "", -65.0),
     "v_thresh": ("mV", "", -50.0),
     "v_reset": ("mV", "", -65.0),
@@ -67,7 +73,9 @@ class LIFGroup(Population):
     """Leaky integrate-and-fire neurons with current-based exponential synapses.
 
     ``tau_m * dv/dt = v_rest - v + i_e + i_i + i_bias``; ``tau_syn_e * di_e/dt = -i_e``
-    (likewise ``i_i``). A spike is emitted when ``v >= v_thresh``; then ``v = v_reset``
+    (likewise ``i_i``). ``tau_syn_e = 0`` (or ``tau_syn_i``) makes those synapses delta
+    synapses: a weight ``w`` arriving at a step adds ``w`` to ``v`` in that step's update,
+    with no current (float mode only; docs/core-arithmetic.md). A spike is emitted when ``v >= v_thresh``; then ``v = v_reset``
     and ``v`` is held for ``t_ref``. Every parameter is a float, a per-neuron array or a
     distribution (``v_init`` typically ``Uniform(...)``).
     """
@@ -116,8 +124,7 @@ class PoissonSource(Population):
         self.rate = check_value(
             f"{self._where()}: rate", self.rate, self.n, nonnegative=True, allow_distribution=False
         )
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
-            raise NetworkError(f"{self._where()}: seed must be an integer or None")
+        self.seed = check_seed(self._where(), self.seed, optional=True)
 
 
 @dataclass
@@ -141,7 +148,7 @@ class SpikeSource(Population):
             raise NetworkError(f"{where}: give spike 'times' (ms) or 'steps', exactly one of them")
         self.ids = _int_array(f"{where}: ids", self.ids)
         if self.steps is not None:
-            self.steps = _int_array(f"{where}: steps", self.steps)
+            self.steps = _int_array(f"{where}: steps", self.steps, check_step_values)
             when = self.steps
         else:
             self.times = np.asarray(
@@ -153,8 +160,6 @@ class SpikeSource(Population):
         if self.ids.size and (self.ids.min() < 0 or self.ids.max() >= self.n):
             bad = self.ids[(self.ids < 0) | (self.ids >= self.n)][0]
             raise NetworkError(f"{where}: index {bad} out of range [0, {self.n})")
-        if self.steps is not None and self.steps.size and self.steps.min() < 0:
-            raise NetworkError(f"{where}: steps must be >= 0, got {self.steps.min()}")
 
     @classmethod
     def from_trains(cls, name: str, trains: list, *, in_steps: bool = False) -> SpikeSource:
@@ -164,16 +169,24 @@ class SpikeSource(Population):
         )
         when = np.concatenate([np.asarray(t, float) for t in trains] or [np.zeros(0)])
         if in_steps:
-            return cls(name, len(trains), ids=ids, steps=when.astype(np.int64))
+            return cls(name, len(trains), ids=ids, steps=when)
         return cls(name, len(trains), ids=ids, times=when)
 
 
-def _int_array(where: str, value: object) -> np.ndarray:
+def _int_array(where: str, value: object, convert=None) -> np.ndarray:
+    """A 1-D array of whole numbers as int64; ``convert(where, arr)`` checks and converts it."""
     arr = np.asarray(value)
     if arr.size == 0:
         return np.zeros(0, np.int64)
     if arr.ndim != 1:
         raise NetworkError(f"{where}: expected a 1-D array, got shape {arr.shape}")
+    if convert is not None:
+        return convert(where, arr)
+    too_big = arr.dtype.kind in "uf" and (not np.all(np.isfinite(arr)) or np.max(np.abs(arr)) >= 2**63)
+    if too_big:
+        raise NetworkError(
+            f"{where}: expected integers that fit 64 bits, got {arr.dtype} values out of range"
+        )
     if not np.issubdtype(arr.dtype, np.integer):
         if (
             np.issubdtype(arr.dtype, np.floating)

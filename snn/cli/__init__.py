@@ -43,8 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except (NetworkError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"snn {args.command}: error: {exc}", file=sys.stderr)
+    except (NetworkError, OSError) as exc:  # OSError: files (named by path), ports
+        print(f"snn {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except MemoryError:  # a last resort: snn.limits checks sizes before allocating
+        print(
+            f"snn {args.command}: error: out of memory; make the network smaller or record less "
+            "(SNN_MEMORY_BUDGET sets the budget that snn checks first)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"snn {args.command}: interrupted", file=sys.stderr)
