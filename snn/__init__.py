@@ -9,6 +9,7 @@ from .plasticity import PairSTDP, WindowSTDP
 from .populations import LIFGroup, PoissonSource, SpikeSource
 from .quantize import quantize
 from .sim import Results, Simulator, simulate
+from .trials import trial, trial_seed
 from .values import Normal, Uniform
 
 __version__ = "0.1.0"
@@ -35,6 +36,8 @@ __all__ = [
     "Simulator",
     "quantize",
     "simulate",
+    "trial",
+    "trial_seed",
     "__version__",
     "io",
 ]

@@ -8,6 +8,7 @@ must give the same spikes, with v, traces and weights within a stated tolerance.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 from random_networks import random_case, random_network
 
 import snn
-from snn.quantize import quantize
+from snn.quantize import QuantizedNetwork, quantize
 
 torch = pytest.importorskip("torch")
 from snn.torch_backend import TorchSimulator  # noqa: E402
@@ -67,13 +68,87 @@ def test_fixed_mode_equals_numba_every_step(seed, stdp, max_delay):
         assert res.n_events == ref.n_events and res.spike_counts == ref.spike_counts
 
 
-def test_batch_of_identical_trials_equals_numba():
-    net, q = random_case(4, stdp=True, n_steps=STEPS)
-    ref = snn.simulate(net, mode="fixed", quantized=q, progress=False)
-    runs = snn.simulate(net, mode="fixed", quantized=q, backend="torch", batch=3)
-    assert len(runs) == 3
-    for res in runs:
-        assert _spike_lists(res) == _spike_lists(ref)
+def _trial_case(seed: int, stdp: bool) -> tuple[snn.Network, QuantizedNetwork]:
+    """A random case whose first LIF group starts at random potentials (``Uniform`` v_init)."""
+    net, q = random_case(seed, stdp=stdp, n_steps=STEPS)
+    g = net.lif_groups[0]
+    span = q.built.lif_slices[g.name]
+    lo, hi = float(q.built.params["v_reset"][span].min()), float(q.built.params["v_thresh"][span].min())
+    net.populations[g.name] = dataclasses.replace(g, v_init=snn.Uniform(lo, hi))
+    return net, quantize(net, q.spec, weight_shift=q.weight_shift, require_fit=False)
+
+
+def _twin(net: snn.Network, b: int) -> snn.Network:
+    """The single-run network of trial ``b``."""
+    return snn.trial(net, snn.trial_seed(net.seed, b))
+
+
+@pytest.mark.parametrize("seed, stdp", [(4, True), (12, False)])
+def test_fixed_trials_differ_and_each_equals_its_numba_twin(seed, stdp):
+    """``batch=B``: trial b draws its Poisson inputs and v_init from its own seed, bit for bit as numba."""
+    net, q = _trial_case(seed, stdp)
+    sim = TorchSimulator(net, "fixed", quantized=q, batch=3)
+    sim.run(STEPS)
+    got_state, got = sim.state, sim.results()
+    for b in range(3):
+        twin = _twin(net, b)
+        numba = snn.Simulator(
+            twin, mode="fixed", quantized=quantize(twin, q.spec, weight_shift=q.weight_shift)
+        )
+        numba.run(STEPS)
+        for key in FIXED_KEYS:
+            problem = _first_difference(STEPS, key, got_state[key][b], numba.state[key])
+            assert problem is None, f"trial {b}: {problem}"
+        ref = numba.results()
+        assert _spike_lists(got[b]) == _spike_lists(ref), f"trial {b}"
+        assert got[b].n_events == ref.n_events
+    rasters = [_spike_lists(r) for r in got]
+    assert rasters[0] != rasters[1] and rasters[1] != rasters[2], "trials must differ"
+
+
+@pytest.mark.parametrize("dtype, atol", [("float64", 1e-9), ("float32", 1e-2)])
+def test_float_trials_equal_their_numba_twins_within_tolerance(dtype, atol):
+    net, _ = _trial_case(6, True)
+    runs = snn.simulate(net, mode="float", backend="torch", batch=2, dtype=dtype)
+    sim = TorchSimulator(net, "float", dtype=dtype, batch=2)
+    sim.run(STEPS)
+    for b in range(2):
+        numba = snn.Simulator(_twin(net, b), mode="float", dtype=dtype)
+        numba.run(STEPS)
+        for key in ("v", "x", "y", "weight"):
+            err = np.max(np.abs(sim.state[key][b] - numba.state[key]), initial=0.0)
+            assert err <= atol, f"trial {b}: {key} differs by {err:g} mV"
+        assert _spike_lists(runs[b]) == _spike_lists(numba.results()), f"trial {b}"
+    assert _spike_lists(runs[0]) != _spike_lists(runs[1])
+
+
+def test_trial_seeds_given_frozen_noise_and_copies():
+    """``seeds=`` picks the trials; a Poisson source with its own seed is the same in every trial."""
+    net = snn.Network(dt=0.5, duration=60.0, seed=7)
+    net.poisson("frozen", 20, rate=150.0, seed=99)
+    net.lif("a", 10, v_init=-60.0)
+    net.connect("ff", "frozen", "a", weight=3.0)
+    net.record_spikes("a")
+    runs = snn.simulate(net, mode="fixed", backend="torch", seeds=[5, 6])
+    assert _spike_lists(runs[0]) == _spike_lists(runs[1])  # nothing random left to redraw
+    net.poisson("noise", 20, rate=150.0)
+    net.connect("ff2", "noise", "a", weight=3.0)
+    by_seed = snn.simulate(net, mode="fixed", backend="torch", seeds=[snn.trial_seed(7, 1), 123])
+    by_batch = snn.simulate(net, mode="fixed", backend="torch", batch=2)
+    assert _spike_lists(by_seed[0]) == _spike_lists(by_batch[1])
+    assert _spike_lists(by_seed[1]) == _spike_lists(
+        snn.simulate(snn.trial(net, 123), mode="fixed", progress=False)
+    )
+    assert (
+        snn.trial_seed(7, 3)
+        == int(np.random.SeedSequence(7).spawn(4)[3].generate_state(1, np.uint64)[0]) >> 1
+    )
+    with pytest.raises(snn.NetworkError, match="either inputs= .* or seeds="):
+        TorchSimulator(net, "fixed", seeds=[1], inputs=np.zeros((1, 5, 40)))
+    with pytest.raises(snn.NetworkError, match="2 seeds for a batch of 3"):
+        TorchSimulator(net, "fixed", seeds=[1, 2], batch=3)
+    with pytest.raises(snn.NetworkError, match="seeds must be"):
+        TorchSimulator(net, "fixed", seeds=[-1])
 
 
 def test_batch_inputs_each_trial_its_own():

@@ -1,8 +1,10 @@
 """The torch simulator: batched float or hardware-exact fixed-mode runs on a CPU or a GPU.
 
-One :class:`TorchSimulator` runs ``B`` copies (the *batch*) of one network at once: the
-same synapses and parameters, each with its own state, input spike trains (``inputs``)
-and, with STDP, its own weights. Every step performs the phases of
+One :class:`TorchSimulator` runs ``B`` runs (the *batch*) of one network at once: the
+same synapses and parameters, each with its own state and, with STDP, its own weights.
+A batch is either *trials* (``batch=B`` or ``seeds=[...]``: each run draws its own Poisson
+inputs and random initial potentials from its trial seed, see :mod:`snn.trials`) or
+*copies* driven by given spike trains (``inputs``, one set per run: the supervised case). Every step performs the phases of
 docs/core-arithmetic.md on ``(B, ...)`` tensors with a fixed, small number of torch ops:
 
 1-2. delivery and neuron update (:mod:`.neurons`),
@@ -21,18 +23,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from ..build import BuiltNetwork
+from ..build import BuiltNetwork, _input_events
 from ..core_spec import CoreSpec
 from ..errors import NetworkError
 from ..network import Network
-from ..quantize import QuantizedNetwork, quantize
-from ..sim.inputs import dense_inputs, input_steps
+from ..quantize import QuantizedNetwork, _Quantizer, quantize
 from ..sim.results import Results, SpikeTrains
+from ..trials import random_initial_groups, trial, trial_poisson, trial_seeds, trial_v_init
 from .monitors import DeviceMonitors
 from .neurons import FixedNeurons, FloatNeurons
 from .plasticity import Plasticity
@@ -47,11 +49,13 @@ class TorchSimulator:
 
     ``mode``: ``"float"`` (``dtype`` float32 or float64) or ``"fixed"`` (the core's
     integers; ``quantized`` defaults to ``snn.quantize(network, spec or CoreSpec(),
-    require_fit=False)``). ``batch``: number of copies (default 1, or ``inputs.shape[0]``).
+    require_fit=False)``). Without ``batch``, ``seeds`` and ``inputs`` it runs the network as described (one run).
+    ``batch=B`` without ``inputs``: trials ``0 .. B-1``, trial ``b`` being
+    ``snn.trial(network, snn.trial_seed(network.seed, b))`` (:mod:`snn.trials`). ``seeds``:
+    the trials of these trial seeds (``batch`` defaults to their number). With ``inputs``
+    the runs are copies of the network (same initial state) driven by the given trains.
     ``inputs``: optional ``(B, n_steps, n_sources)`` 0/1 array or tensor that replaces the
-    spikes of the network's sources (steps beyond ``n_steps`` get none), or a dict
-    ``{source name: (B, steps, n) or (steps, n) array}`` that replaces the named sources only
-    (:mod:`snn.sim.inputs`).
+    spikes of the network's sources (steps beyond ``n_steps`` get none).
     ``propagation``: ``"auto"``, ``"dense"``, ``"event"`` or ``"sparse"`` (see
     :mod:`snn.torch_backend.propagation`). ``spike_populations`` as in the numba simulator.
     """
@@ -69,6 +73,7 @@ class TorchSimulator:
         quantized: QuantizedNetwork | None = None,
         propagation: str = "auto",
         spike_populations: Sequence[str] | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> None:
         if mode not in ("float", "fixed"):
             raise NetworkError(f"torch backend: mode must be 'float' or 'fixed', got {mode!r}")
@@ -80,11 +85,11 @@ class TorchSimulator:
             quantized = quantize(built, spec or CoreSpec(), require_fit=False)
         self.network, self.built, self.mode = network, built, mode
         self.quantized = quantized if mode == "fixed" else None
-        if isinstance(inputs, Mapping):  # by source name: {name: (B, steps, n) or (steps, n)}
-            inputs = dense_inputs(built, inputs, batch)
         self.inputs = self._inputs(inputs)
+        self.seeds = self._seeds(network, seeds, batch)
         if batch is None:
             batch = 1 if self.inputs is None else self.inputs.shape[1]
+            batch = len(self.seeds) if self.seeds is not None else batch
         if self.inputs is not None and self.inputs.shape[1] != batch:
             raise NetworkError(
                 f"torch backend: inputs hold {self.inputs.shape[1]} trials for a batch of {batch}"
@@ -99,6 +104,10 @@ class TorchSimulator:
             FixedNeurons(self.quantized, dev) if fixed else FloatNeurons(built, self.state_dtype, dev)
         )
         self.s = self.neurons.initial(batch)
+        v0 = self._trial_v_init()
+        if v0 is not None:
+            self.s.v.copy_(v0)
+        self._trial_inputs = self._trial_input_tables()
         self.syn = SynapseTables.from_built(built, dev)
         w0 = quantized.weight if fixed else built.syn_weight
         weight = torch.as_tensor(np.asarray(w0), device=dev).to(self.state_dtype)
@@ -136,6 +145,51 @@ class TorchSimulator:
             )
         return (t != 0).transpose(0, 1).contiguous()
 
+    def _seeds(self, network: Network, seeds, batch) -> list[int] | None:
+        """Trial seeds of the batch, or ``None`` for one run or copies driven by ``inputs``."""
+        if seeds is not None:
+            if self.inputs is not None:
+                raise NetworkError(
+                    "torch backend: give either inputs= (copies driven by given spike trains) "
+                    "or seeds= (trials), not both"
+                )
+            if isinstance(seeds, (str, bytes)) or not all(_is_seed(s) for s in seeds) or not len(seeds):
+                raise NetworkError(
+                    f"torch backend: seeds must be a non-empty list of integers >= 0, got {seeds!r}"
+                )
+            if batch is not None and batch != len(seeds):
+                raise NetworkError(f"torch backend: {len(seeds)} seeds for a batch of {batch}")
+            return [int(s) for s in seeds]
+        if self.inputs is None and _is_seed(batch) and batch >= 1:
+            return trial_seeds(network.seed, batch)
+        return None
+
+    def _trial_v_init(self) -> torch.Tensor | None:
+        """Each trial's initial potentials ``(B, n)`` (mV or LSBs) when some ``v_init`` is random."""
+        if self.seeds is None or not random_initial_groups(self.network):
+            return None
+        rows = []
+        for seed in self.seeds:
+            v = self.built.params["v_init"].copy()
+            for name, drawn in trial_v_init(self.network, seed).items():
+                v[self.built.lif_slices[name]] = drawn
+            rows.append(v)
+        v = np.stack(rows)
+        if self.quantized is not None:  # as quantize() converts v_init
+            spec = self.quantized.spec
+            lo, hi = spec.v_range
+            v = _Quantizer(spec, clip=False).fixed(
+                "v_init", "mV", v, 2.0**spec.frac_bits, lo, hi, f"{spec.v_bits}-bit v"
+            )
+        return torch.as_tensor(v, device=self.device).to(self.state_dtype)
+
+    def _trial_input_tables(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Input spikes as CSR tables ``(ptr, ids)``: one per trial when trials redraw Poisson sources."""
+        b = self.built
+        if self.seeds is None or not trial_poisson(self.network):
+            return [(b.input_ptr, b.input_ids)]
+        return [_input_events(trial(self.network, s), b.source_slices, b.n_sources) for s in self.seeds]
+
     def _stage_inputs(self, n0: int, m: int) -> torch.Tensor:
         """Input spikes of steps ``n0 .. n0+m-1`` as ``(m, B or 1, n_sources)`` bool on the device."""
         if self.inputs is not None:
@@ -144,13 +198,12 @@ class TorchSimulator:
             if hi > n0:
                 out[: hi - n0] = self.inputs[n0:hi]
             return out
-        b = self.built
-        dense = np.zeros((m, 1, b.n_sources), bool)
-        last = b.input_ptr.size - 1  # inputs exist for the network's duration only
-        lo, hi = min(n0, last), min(n0 + m, last)
-        q0, q1 = b.input_ptr[lo], b.input_ptr[hi]
-        steps = np.repeat(np.arange(lo, hi), np.diff(b.input_ptr[lo : hi + 1]))
-        dense[steps - n0, 0, b.input_ids[q0:q1]] = True
+        dense = np.zeros((m, len(self._trial_inputs), self.built.n_sources), bool)
+        for row, (ptr, ids) in enumerate(self._trial_inputs):
+            last = ptr.size - 1  # inputs exist for the network's duration only
+            lo, hi = min(n0, last), min(n0 + m, last)
+            steps = np.repeat(np.arange(lo, hi), np.diff(ptr[lo : hi + 1]))
+            dense[steps - n0, row, ids[ptr[lo] : ptr[hi]]] = True
         return torch.as_tensor(dense, device=self.device)
 
     # -- running -------------------------------------------------------------------------------
@@ -260,6 +313,10 @@ class TorchSimulator:
         return res
 
 
+def _is_seed(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 0
+
+
 def simulate(
     network: Network, mode: str = "float", duration: float | None = None, **kwargs
 ) -> Results | list[Results]:
@@ -267,18 +324,13 @@ def simulate(
 
     Keyword arguments go to :class:`TorchSimulator` (``device``, ``dtype``, ``batch``,
     ``inputs``, ``propagation``, ...). Returns one :class:`Results`, or a list of them when
-    ``batch`` or ``inputs`` is given. The numba simulator's ``progress`` and ``threads``
+    ``batch``, ``seeds`` or ``inputs`` is given (trials, or copies driven by ``inputs``). The numba simulator's ``progress`` and ``threads``
     are accepted and ignored. If the network records no spikes, every LIF group's are.
     """
     kwargs.pop("progress", None)
     kwargs.pop("threads", None)
-    inputs = kwargs.get("inputs")
-    if isinstance(inputs, Mapping):  # by name: batched when an array has a batch axis
-        batched = kwargs.get("batch") is not None or any(np.ndim(a) == 3 for a in inputs.values())
-        if duration is None:  # run as long as the given inputs
-            duration = input_steps(inputs) * network.dt
-    else:
-        batched = kwargs.get("batch") is not None or inputs is not None
+    batched = kwargs.get("batch") is not None or kwargs.get("inputs") is not None
+    batched = batched or kwargs.get("seeds") is not None
     if duration is not None and duration != network.duration:
         network = dataclasses.replace(network, duration=duration)
     if "spike_populations" not in kwargs and not network.recordings.spikes:
