@@ -100,19 +100,22 @@ def propagators(dt: float, tau_m, tau_e, tau_i) -> dict[str, np.ndarray]:
     """Exact one-step propagators of the LIF/exponential-synapse system (float64).
 
     ``v' = v_inf + (v - v_inf)*(1 - k_m) + p_e*i_e + p_i*i_i``; ``i' = a*i``.
+    A synaptic time constant of 0 is a delta synapse: ``a = 0``, ``p = 1`` (the weight
+    jumps ``v`` in the step it arrives and leaves no current).
     """
     tau_m = np.asarray(tau_m, np.float64)
     em = np.exp(-dt / tau_m)
     out = {"k_m": -np.expm1(-dt / tau_m)}
     for key, tau in (("e", tau_e), ("i", tau_i)):
         tau = np.asarray(tau, np.float64)
-        es = np.exp(-dt / tau)
-        out[f"a_{key}"] = es
+        delta = tau == 0
         with np.errstate(divide="ignore", invalid="ignore"):
+            es = np.where(delta, 0.0, np.exp(-dt / np.where(delta, 1.0, tau)))
             p = tau / (tau - tau_m) * (es - em)
+        out[f"a_{key}"] = es
         # equal time constants: the limit dt/tau * exp(-dt/tau)
         same = np.isclose(tau, tau_m, rtol=1e-9, atol=0.0)
-        out[f"p_{key}"] = np.where(same, dt / tau_m * em, p)
+        out[f"p_{key}"] = np.where(delta, 1.0, np.where(same, dt / tau_m * em, p))
     return out
 
 
@@ -153,6 +156,12 @@ def quantize(
     ints["ref_steps"] = q.fixed(
         "t_ref", "ms", p["t_ref"], 1.0 / dt, ref_lo, ref_hi, f"{spec.refrac_bits}-bit counter"
     )
+    for name in ("tau_syn_e", "tau_syn_i"):
+        if p[name].size and p[name].min() == 0:
+            raise FitError(
+                f"{name} = 0 (delta synapses) has no fixed-point form yet: its propagator p would be "
+                f"1.0 = 2^coef_bits; run it in float mode, or give the synapses a time constant"
+            )
     coef_scale = float(1 << spec.coef_bits)
     for name, value in propagators(dt, p["tau_m"], p["tau_syn_e"], p["tau_syn_i"]).items():
         ints[name] = q.coefficient(name, value, coef_scale)
