@@ -12,6 +12,7 @@ Every random draw comes from a generator seeded by ``(network seed, purpose, ind
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +27,9 @@ _SEED_POPULATION, _SEED_PROJECTION, _SEED_POISSON = 1, 2, 3
 
 
 # synapses per chunk while building: the transient arrays of a chunk (pairs, keys, drawn
-# weights) take about 100 MB; the network's own arrays are allocated once, at their
-# final size and dtype, and filled chunk by chunk
-CHUNK = 1 << 21
+# weights, positions) take about 40 MB; the network's own arrays are allocated once, at
+# their final size and dtype, and filled chunk by chunk
+CHUNK = 1 << 19
 
 
 @dataclass
@@ -110,9 +111,9 @@ class BuiltNetwork:
         return int(used[0]) if used.size == 1 else 0
 
     @property
-    def proj_positions(self) -> dict[str, np.ndarray]:
-        """Natural (per-projection) synapse order -> CSR position, for every projection."""
-        return {name: self.positions(name) for name in self.network.projections}
+    def proj_positions(self) -> Mapping[str, np.ndarray]:
+        """Natural (per-projection) synapse order -> CSR position: ``{name: positions}``, computed on access."""
+        return _Positions(self)
 
     def positions(self, name: str) -> np.ndarray:
         """CSR positions of projection ``name``'s synapses, in its own (natural) order (cached).
@@ -155,6 +156,24 @@ class BuiltNetwork:
         return self.n_neurons + self.source_slices[population].start
 
 
+class _Positions(Mapping):
+    """``BuiltNetwork.proj_positions``: each projection's positions, computed when first asked for."""
+
+    def __init__(self, built: BuiltNetwork) -> None:
+        self._built = built
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._built.network.projections:
+            raise KeyError(name)
+        return self._built.positions(name)
+
+    def __iter__(self):
+        return iter(self._built.network.projections)
+
+    def __len__(self) -> int:
+        return len(self._built.network.projections)
+
+
 def build(net: Network, weight_dtype=np.float64) -> BuiltNetwork:
     """Resolve ``net`` (rules, distributions, Poisson trains) into a :class:`BuiltNetwork`.
 
@@ -185,7 +204,7 @@ def build(net: Network, weight_dtype=np.float64) -> BuiltNetwork:
             raise NetworkError(f"{name}: a drawn value is <= 0 ms; choose a distribution that stays positive")
 
     input_ptr, input_ids = _input_events(net, source_slices, n_sources)
-    synapses = _synapses(net, lif_slices, n_neurons, n_sources, np.dtype(weight_dtype))
+    synapses = _synapses(net, lif_slices, source_slices, n_neurons, n_sources, np.dtype(weight_dtype))
     return BuiltNetwork(
         network=net,
         n_neurons=n_neurons,
@@ -318,7 +337,7 @@ def _chunk_values(value, offset: int, n: int, rng: np.random.Generator) -> np.nd
     return resolve(value, n, rng)
 
 
-def _synapses(net: Network, lif_slices, n_neurons: int, n_sources: int, weight_dtype) -> dict:
+def _synapses(net: Network, lif_slices, source_slices, n_neurons: int, n_sources: int, weight_dtype) -> dict:
     """The synapses in CSR order, built in place in two passes over each projection's pairs.
 
     Pass 1 counts the synapses of every row (drawing the pairs; the generator then holds
@@ -329,7 +348,10 @@ def _synapses(net: Network, lif_slices, n_neurons: int, n_sources: int, weight_d
     """
     projs = list(net.projections.values())
     n_pre = n_neurons + n_sources
-    starts = [net_start for net_start in (_global_start(net, lif_slices, n_neurons, p.pre) for p in projs)]
+    starts = [
+        lif_slices[p.pre].start if p.pre in lif_slices else n_neurons + source_slices[p.pre].start
+        for p in projs
+    ]
     row_counts = np.zeros(n_pre, np.int64)
     weight_rngs, sizes = [], []
     for index, proj in enumerate(projs):
@@ -384,9 +406,12 @@ def _synapses(net: Network, lif_slices, n_neurons: int, n_sources: int, weight_d
                 pre, post, w = pre[order], post[order], w[order]
                 d = d[order] if d is not None else None
             rows = pre + starts[index]
-            # rank of each synapse among its row's synapses in this chunk (rows ascending)
-            rank = np.arange(n) - np.searchsorted(rows, rows, side="left")
-            pos = fill[rows] + rank
+            # position: the row's next free one plus the rank among the row's synapses in
+            # this chunk (rows ascending: the distance to the row's first one in the chunk)
+            first = np.zeros(n, np.int64)
+            if n:
+                first[1:] = np.where(rows[1:] != rows[:-1], np.arange(1, n), 0)
+            pos = fill[rows] + np.arange(n) - np.maximum.accumulate(first)
             fill[starts[index] : starts[index] + pre_n] += np.bincount(pre, minlength=pre_n)
             post_out[pos] = post + post_start
             weight_out[pos] = w
@@ -406,14 +431,3 @@ def _synapses(net: Network, lif_slices, n_neurons: int, n_sources: int, weight_d
         syn_delays=delays_out,
         rules=rules,
     )
-
-
-def _global_start(net: Network, lif_slices, n_neurons: int, population: str) -> int:
-    if population in lif_slices:
-        return lif_slices[population].start
-    start = n_neurons
-    for src in net.sources:
-        if src.name == population:
-            return start
-        start += src.n
-    raise NetworkError(f"unknown population {population!r}")

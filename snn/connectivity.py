@@ -16,9 +16,14 @@ from .errors import NetworkError
 
 
 class Connectivity:
-    """Base class of connectivity rules."""
+    """Base class of connectivity rules.
+
+    ``sorted_pairs``: the rule lists its pairs sorted by (pre, post) (the build then
+    places them without sorting; a rule may also offer ``chunks``, see FixedProbability).
+    """
 
     rule: ClassVar[str] = ""
+    sorted_pairs: ClassVar[bool] = False
 
     def pairs(
         self, n_pre: int, n_post: int, same: bool, rng: np.random.Generator
@@ -40,6 +45,7 @@ class AllToAll(Connectivity):
 
     allow_self: bool = True
     rule: ClassVar[str] = "all_to_all"
+    sorted_pairs: ClassVar[bool] = True
 
     def pairs(self, n_pre, n_post, same, rng):
         """See :meth:`Connectivity.pairs`."""
@@ -57,6 +63,7 @@ class OneToOne(Connectivity):
     """Pre ``i`` connects to post ``i``; both populations have the same size."""
 
     rule: ClassVar[str] = "one_to_one"
+    sorted_pairs: ClassVar[bool] = True
 
     def check(self, where, n_pre, n_post):
         """See :meth:`Connectivity.check`."""
@@ -78,6 +85,7 @@ class FixedProbability(Connectivity):
     p: float
     allow_self: bool = True
     rule: ClassVar[str] = "fixed_probability"
+    sorted_pairs: ClassVar[bool] = True
 
     def check(self, where, n_pre, n_post):
         """See :meth:`Connectivity.check`."""
@@ -86,29 +94,46 @@ class FixedProbability(Connectivity):
 
     def pairs(self, n_pre, n_post, same, rng):
         """See :meth:`Connectivity.pairs`."""
+        parts = list(self.chunks(n_pre, n_post, same, rng, None))
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate([c[0] for c in parts]), np.concatenate([c[1] for c in parts])
+
+    def chunks(self, n_pre, n_post, same, rng, size):
+        """:meth:`pairs` in pieces of at most ``size`` pairs (None: unlimited), in order.
+
+        The same pairs and the same draws from ``rng`` as one call of :meth:`pairs` (each
+        gap takes its own draws, in order), so a build can hold one piece at a time.
+        """
         total = n_pre * n_post
         if self.p == 0.0 or total == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return
         if self.p == 1.0:
-            return AllToAll(self.allow_self).pairs(n_pre, n_post, same, rng)
+            yield AllToAll(self.allow_self).pairs(n_pre, n_post, same, rng)
+            return
         # Bernoulli(p) over the flattened matrix by geometric skips: cost follows the
-        # number of synapses, not n_pre * n_post.
-        chunks = []
+        # number of synapses, not n_pre * n_post. Gaps come in blocks of ``expected``
+        # (drawn in pieces of ``size``) until a block passes the end.
         pos = -1
         expected = int(total * self.p * 1.1) + 64
-        while True:
-            # a tiny p draws gaps up to the int64 maximum: clipped to total + 1 (beyond the end
-            # either way), no sum overflows before the first position past the end
-            gaps = np.minimum(rng.geometric(self.p, size=expected), total + 1)
-            idx = pos + np.cumsum(gaps)
-            past = idx >= total
-            if past.any():
-                chunks.append(idx[: int(np.argmax(past))])
-                break
-            chunks.append(idx)
-            pos = int(idx[-1])
-        flat = np.concatenate(chunks).astype(np.int64)
-        return _drop_self(flat // n_post, flat % n_post, same and not self.allow_self)
+        step = expected if size is None else max(int(size), 1)
+        done = False
+        while not done:
+            for lo in range(0, expected, step):
+                # a tiny p draws gaps up to the int64 maximum: clipped to total + 1 (beyond the end
+                # either way), no sum overflows before the first position past the end
+                gaps = np.minimum(rng.geometric(self.p, size=min(step, expected - lo)), total + 1)
+                if done:  # the rest of the block: drawn, as a draw of the whole block would
+                    continue
+                idx = pos + np.cumsum(gaps)
+                past = idx >= total
+                if past.any():
+                    idx = idx[: int(np.argmax(past))]
+                    done = True
+                else:
+                    pos = int(idx[-1])
+                if idx.size:
+                    yield _drop_self(idx // n_post, idx % n_post, same and not self.allow_self)
 
     def params(self) -> dict:
         """See :meth:`Connectivity.params`."""

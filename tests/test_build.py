@@ -109,3 +109,33 @@ def test_per_synapse_weight_length_checked_at_build():
     net.connect("ab", "a", "b", snn.FixedInDegree(3), weight=np.ones(5))
     with pytest.raises(snn.NetworkError, match="shape mismatch, 5 weights for 600 synapses"):
         net.build()
+
+
+@pytest.mark.parametrize("p, size", [(0.05, 7), (0.05, 1000), (0.5, 13), (1e-4, 1), (0.9, 50)])
+def test_fixed_probability_chunks_are_the_pairs_and_draws_of_one_call(p, size):
+    rule = snn.FixedProbability(p, allow_self=False)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    pre, post = rule.pairs(300, 200, True, a)
+    parts = list(rule.chunks(300, 200, True, b, size))
+    assert all(c[0].size <= size for c in parts)
+    assert np.array_equal(np.concatenate([c[0] for c in parts]), pre)
+    assert np.array_equal(np.concatenate([c[1] for c in parts]), post)
+    assert a.random() == b.random()  # the generator is where one call leaves it
+
+
+def test_weights_drawn_in_chunks_match_one_draw(monkeypatch):
+    import snn.build
+
+    def net():
+        n = two_groups(3)
+        n.connect("ab", "a", "b", snn.FixedProbability(0.3), weight=snn.Uniform(0.5, 1.5), delay=2)
+        n.connect("ba", "b", "a", snn.FixedInDegree(3), weight=snn.Uniform(0.0, 1.0))
+        return n
+
+    whole = net().build()
+    monkeypatch.setattr(snn.build, "CHUNK", 5)
+    chunked = net().build()
+    for name in ("syn_ptr", "syn_post", "syn_weight", "syn_delay", "syn_exc", "syn_rule"):
+        assert np.array_equal(getattr(whole, name), getattr(chunked, name)), name
+    for proj in ("ab", "ba"):
+        assert np.array_equal(whole.proj_positions[proj], chunked.proj_positions[proj])

@@ -103,3 +103,14 @@ def test_same_seed_same_spikes(name):
 if __name__ == "__main__":
     for case in sorted(CASES):
         print(f'    "{case}": "{digest(case)}",', flush=True)
+
+
+@pytest.mark.parametrize("name", ["cuba3000_f32_2t", "every_feature", "song_2s"])
+def test_chunked_build_gives_the_same_network(name, monkeypatch):
+    """Chunks of a few hundred synapses (many per projection and per layout batch): same digest."""
+    import snn.build
+    import snn.sim.layout
+
+    monkeypatch.setattr(snn.build, "CHUNK", 397)
+    monkeypatch.setattr(snn.sim.layout, "CHUNK", 397)
+    assert digest(name) == EXPECTED[name]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..build import BuiltNetwork
+from ..build import CHUNK, BuiltNetwork
 from ..plasticity import PairSTDP
 from ..quantize import QuantizedRule
 
@@ -51,11 +51,11 @@ class SynapseLayout:
 
     ptr: np.ndarray  # int64 (n_pre + 1)
     bounds: np.ndarray  # int64 (n_pre, 2 * n_parts + 1): pieces of each row, see module docstring
-    post: np.ndarray  # int32
+    post: np.ndarray  # int32 (BuiltNetwork.syn_post itself when ``order`` is None)
     delay: np.ndarray  # int16 per synapse, or empty when delays are uniform
     uniform_delay: int  # the delay when uniform, else 0
     ring: int  # slots of the accumulator ring buffer: max_delay + 1
-    order: np.ndarray  # layout position -> BuiltNetwork CSR position
+    order: np.ndarray | None  # layout position -> BuiltNetwork CSR position; None: the same order
     cuts: np.ndarray  # int64 (n_parts + 1): part t targets neurons cuts[t]:cuts[t+1]
     pre_ptr: np.ndarray  # plastic synapses of each presynaptic element
     pre_pos: np.ndarray
@@ -69,15 +69,34 @@ class SynapseLayout:
     def n_parts(self) -> int:
         return (self.bounds.shape[1] - 1) // 2
 
-    def to_layout(self, csr_values: np.ndarray, dtype) -> np.ndarray:
-        """Per-synapse values from BuiltNetwork CSR order into layout order."""
-        return np.ascontiguousarray(np.asarray(csr_values)[self.order], dtype=dtype)
+    def to_layout(self, csr_values: np.ndarray, dtype, share: bool = False) -> np.ndarray:
+        """Per-synapse values from BuiltNetwork CSR order into layout order.
+
+        ``share``: return ``csr_values`` itself when it is in layout order and of ``dtype``
+        already (no copy; for arrays the kernels only read).
+        """
+        values = np.asarray(csr_values)
+        if self.order is not None:
+            return np.ascontiguousarray(values[self.order], dtype=dtype)
+        if share and values.dtype == np.dtype(dtype) and values.flags.c_contiguous:
+            return values
+        return values.astype(dtype, copy=True)
 
     def to_csr(self, layout_values: np.ndarray, dtype=None) -> np.ndarray:
         """Per-synapse values from layout order back to BuiltNetwork CSR order."""
+        if self.order is None:
+            return layout_values.astype(dtype or layout_values.dtype, copy=True)
         out = np.empty(layout_values.shape, dtype or layout_values.dtype)
         out[self.order] = layout_values
         return out
+
+    def positions(self, csr_positions: np.ndarray) -> np.ndarray:
+        """Layout positions of the synapses at ``csr_positions`` (BuiltNetwork CSR order)."""
+        if self.order is None:
+            return csr_positions
+        inv = np.empty_like(self.order)
+        inv[self.order] = np.arange(inv.size, dtype=inv.dtype)
+        return inv[csr_positions]
 
 
 def part_cuts(built: BuiltNetwork, n_parts: int) -> np.ndarray:
@@ -94,50 +113,94 @@ def part_cuts(built: BuiltNetwork, n_parts: int) -> np.ndarray:
     return np.concatenate([[0], np.minimum(inner, built.n_neurons), [built.n_neurons]]).astype(np.int64)
 
 
-def synapse_layout(built: BuiltNetwork, n_parts: int = 1) -> SynapseLayout:
-    """Build the synapse layout of ``built`` for ``n_parts`` threads."""
-    n_pre = built.syn_ptr.size - 1
-    pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(built.syn_ptr))
-    inh = ~built.syn_exc.astype(bool)
-    cuts = part_cuts(built, n_parts)
-    part = np.searchsorted(cuts[1:-1], built.syn_post, side="right")
-    piece = 2 * part + inh  # piece of its row: (part, exc/inh)
-    key = pre * (2 * n_parts) + piece
-    # stable: by row, then piece, BuiltNetwork order inside each piece (rows are sorted
-    # already, so the merge sort runs over nearly sorted data)
-    order = np.argsort(key, kind="stable").astype(np.int64)
-    counts = np.bincount(key, minlength=n_pre * 2 * n_parts).reshape(n_pre, -1)
-    bounds = np.empty((n_pre, 2 * n_parts + 1), np.int64)
-    bounds[:, 0] = built.syn_ptr[:-1]
-    np.cumsum(counts, axis=1, out=bounds[:, 1:])
-    bounds[:, 1:] += built.syn_ptr[:-1, None]
-    delay = built.syn_delay[order]
-    uniform = delay.size == 0 or bool(np.all(delay == delay[0]))
-    uniform_delay = int(delay[0]) if delay.size else 1
-    rule = built.syn_rule[order]
-    post = built.syn_post[order].astype(np.int32)
+def _row_batches(ptr: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges of about ``size`` synapses each (a longer row: a range of its own)."""
+    n_rows = ptr.size - 1
+    edges = np.unique(np.searchsorted(ptr, np.arange(0, int(ptr[-1]), max(size, 1)), side="right") - 1)
+    edges = [int(e) for e in edges if 0 <= e < n_rows]
+    edges = sorted({0, *edges, n_rows})
+    return list(zip(edges[:-1], edges[1:]))
 
-    plastic = np.flatnonzero(rule >= 0)  # layout positions, grouped by pre already
-    pre_ptr = np.zeros(n_pre + 1, np.int64)
-    np.cumsum(np.bincount(pre[plastic], minlength=n_pre), out=pre_ptr[1:])
-    by_post = plastic[np.argsort(post[plastic], kind="stable")]
-    post_ptr = np.zeros(built.n_neurons + 1, np.int64)
-    np.cumsum(np.bincount(post[plastic], minlength=built.n_neurons), out=post_ptr[1:])
-    return SynapseLayout(
-        ptr=built.syn_ptr.astype(np.int64),
+
+def synapse_layout(built: BuiltNetwork, n_parts: int = 1) -> SynapseLayout:
+    """Build the synapse layout of ``built`` for ``n_parts`` threads.
+
+    Works through the rows in batches of about ``snn.build.CHUNK`` synapses; when every
+    row is in layout order already (CUBA: projections in target order), the layout shares
+    ``built.syn_post`` and keeps no ``order``.
+    """
+    ptr = built.syn_ptr
+    n_pre = ptr.size - 1
+    inh_of_proj = (~built.proj_exc.astype(bool)).astype(np.int64)
+    cuts = part_cuts(built, n_parts)
+    width = 2 * n_parts
+    bounds = np.empty((n_pre, width + 1), np.int64)
+    bounds[:, 0] = ptr[:-1]
+    orders = []  # (s0, local order) of the batches that are not in layout order
+    for r0, r1 in _row_batches(ptr, CHUNK):
+        s0, s1 = int(ptr[r0]), int(ptr[r1])
+        post = built.syn_post[s0:s1]
+        piece = 2 * np.searchsorted(cuts[1:-1], post, side="right") + inh_of_proj[built.syn_proj[s0:s1]]
+        key = np.repeat(np.arange(r1 - r0, dtype=np.int64), np.diff(ptr[r0 : r1 + 1])) * width + piece
+        counts = np.bincount(key, minlength=(r1 - r0) * width).reshape(r1 - r0, width)
+        np.cumsum(counts, axis=1, out=bounds[r0:r1, 1:])
+        bounds[r0:r1, 1:] += ptr[r0:r1, None]
+        if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
+            # stable: by row, then piece, BuiltNetwork order inside each piece
+            orders.append((s0, np.argsort(key, kind="stable")))
+    n_syn = built.n_synapses
+    order = None
+    post = built.syn_post
+    if orders:
+        order = np.arange(n_syn, dtype=np.int64)
+        for s0, local in orders:
+            order[s0 : s0 + local.size] = local + s0
+        post = built.syn_post[order]
+    del orders
+    uniform_delay = built.uniform_delay
+    delay = np.zeros(0, np.int16)
+    if uniform_delay == 0:
+        d = built.syn_delay if order is None else built.syn_delay[order]
+        delay = d.astype(np.int16)
+    syn = SynapseLayout(
+        ptr=ptr,
         bounds=bounds,
         post=post,
-        delay=np.zeros(0, np.int16) if uniform else delay.astype(np.int16),
-        uniform_delay=uniform_delay if uniform else 0,
+        delay=delay,
+        uniform_delay=uniform_delay,
         ring=built.max_delay + 1,
         order=order,
         cuts=cuts,
+        **_plastic_indices(built, order, post),
+    )
+    return syn
+
+
+def _plastic_indices(built: BuiltNetwork, order: np.ndarray | None, post: np.ndarray) -> dict:
+    """Indices of the plastic synapses per presynaptic element and per target (CSC)."""
+    n_pre = built.syn_ptr.size - 1
+    empty = np.zeros(0, np.int64)
+    if not built.rules:
+        return dict(pre_ptr=np.zeros(n_pre + 1, np.int64), pre_pos=empty, pre_rule=empty,
+                    post_ptr=np.zeros(built.n_neurons + 1, np.int64), post_pos=empty, post_pre=empty,
+                    post_rule=empty)  # fmt: skip
+    proj = built.syn_proj if order is None else built.syn_proj[order]
+    rule = built.proj_rule[proj]
+    plastic = np.flatnonzero(rule >= 0)  # layout positions, grouped by pre already
+    pre = np.searchsorted(built.syn_ptr, plastic, side="right") - 1  # rows keep their synapses
+    pre_ptr = np.zeros(n_pre + 1, np.int64)
+    np.cumsum(np.bincount(pre, minlength=n_pre), out=pre_ptr[1:])
+    sort_post = np.argsort(post[plastic], kind="stable")
+    by_post = plastic[sort_post]
+    post_ptr = np.zeros(built.n_neurons + 1, np.int64)
+    np.cumsum(np.bincount(post[plastic], minlength=built.n_neurons), out=post_ptr[1:])
+    return dict(
         pre_ptr=pre_ptr,
         pre_pos=plastic.astype(np.int64),
         pre_rule=rule[plastic].astype(np.int64),
         post_ptr=post_ptr,
         post_pos=by_post.astype(np.int64),
-        post_pre=pre[by_post],
+        post_pre=pre[sort_post].astype(np.int64),
         post_rule=rule[by_post].astype(np.int64),
     )
 

@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 import numba
 import numpy as np
 
-from ..build import BuiltNetwork
+from ..build import BuiltNetwork, build
 from ..core_spec import CoreSpec
 from ..errors import NetworkError
+from ..limits import check_memory
 from ..network import Network
 from ..quantize import QuantizedNetwork, propagators, quantize
 from . import kernels_fixed, kernels_float, sync
@@ -106,7 +107,13 @@ class Simulator:
             raise NetworkError("simulator: dtype applies to float mode only; fixed mode is int64")
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise NetworkError(f"simulator: threads must be an integer >= 1, got {threads!r}")
-        built: BuiltNetwork = quantized.built if quantized is not None else network.build()
+        if quantized is not None:
+            built: BuiltNetwork = quantized.built
+        else:  # weights at the run's dtype from the start: no float64 copy of them is held
+            check_memory(network)
+            built = build(
+                network, weight_dtype=np.float32 if (mode, dtype) == ("float", "float32") else np.float64
+            )
         if mode == "fixed" and quantized is None:
             quantized = quantize(built, spec or CoreSpec(), require_fit=False)
         self.network = network
@@ -169,10 +176,10 @@ class Simulator:
         self._spikes = np.zeros(max(n_pre, 1), np.int64)
         spike_pops = network.recordings.spikes if spike_populations is None else spike_populations
         self.monitors = Monitors(built, network.recordings, spike_pops, sdt)
-        inv = np.empty_like(self.syn.order)
-        inv[self.syn.order] = np.arange(inv.size)
         self._weight_probes = {wp.projection: wp.every for wp in network.recordings.weights}
-        self._proj_layout_pos = {name: inv[built.proj_positions[name]] for name in self._weight_probes}
+        self._proj_layout_pos = {
+            name: self.syn.positions(built.positions(name)) for name in self._weight_probes
+        }
         self._snapshots: dict[str, list[np.ndarray]] = {name: [] for name in self._weight_probes}
         self._snapshot_steps: dict[str, list[int]] = {name: [] for name in self._weight_probes}
         self.step = 0
@@ -203,7 +210,8 @@ class Simulator:
         # the narrowest counter that holds R: fewer bytes streamed, more vector lanes
         self._ref_dtype = np.int16 if ref_steps.size == 0 or ref_steps.max() < 2**15 else np.int32
         self.v = p["v_init"].astype(dt_)
-        self.weight = self.syn.to_layout(b.syn_weight, dt_)
+        # without plasticity the kernels only read the weights: the layout shares the built array
+        self.weight = self.syn.to_layout(b.syn_weight, dt_, share=not b.rules)
         self._rules = float_rule_table(b, dt_)
         self._kernel = kernels_float.run_chunk
         self._kernel_lockstep = kernels_float.run_chunk_lockstep
