@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import pickle
+import tokenize
 import tomllib
 import zipfile
 import zlib
@@ -462,6 +463,7 @@ class _Reader:
             "value": is_number,
             "int": is_int,
             "delay": is_int,
+            "array": False,  # an array is a list or an "npz:" reference, both taken above
             "bool": isinstance(raw, bool),
             "str": isinstance(raw, str),
             "str_list": isinstance(raw, list) and all(isinstance(v, str) for v in raw),
@@ -483,14 +485,7 @@ class _Reader:
                 )
             try:
                 self._npz = np.load(self.sidecar, allow_pickle=False)
-            except (
-                OSError,
-                ValueError,
-                EOFError,
-                pickle.UnpicklingError,
-                zipfile.BadZipFile,
-                zlib.error,
-            ) as exc:
+            except _READ_ERRORS as exc:
                 raise NetworkError(f"{where}: the sidecar {name} is not a valid .npz file ({exc})") from None
             if not isinstance(self._npz, np.lib.npyio.NpzFile):
                 self._npz = None
@@ -503,7 +498,7 @@ class _Reader:
         self.check_size(where, key)
         try:
             arr = self._npz[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        except _READ_ERRORS as exc:
             raise NetworkError(f"{where}: cannot read array {key!r} of {name} ({exc})") from None
         return _numeric(where, arr, kind, f" (array {key!r} of {name})")
 
@@ -520,7 +515,7 @@ class _Reader:
                 header = member.tell()
         except KeyError:
             return  # not a .npy member: np.load reports what it is
-        except (OSError, ValueError, EOFError, SyntaxError, TypeError, zipfile.BadZipFile, zlib.error) as exc:
+        except _READ_ERRORS as exc:
             raise NetworkError(f"{where}: array {key!r} of {name} has a broken header ({exc})") from None
         count = math.prod(shape)
         nbytes = count * dtype.itemsize
@@ -538,6 +533,23 @@ class _Reader:
             )
 
 
+# What reading a damaged zip member or .npy header raises (numpy parses the header with
+# ast.literal_eval; zipfile may find an unknown compression, a bad CRC or an encrypted member)
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    SyntaxError,
+    TypeError,
+    KeyError,
+    RuntimeError,
+    NotImplementedError,
+    MemoryError,
+    tokenize.TokenError,
+    pickle.UnpicklingError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 

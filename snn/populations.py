@@ -182,7 +182,9 @@ def _int_array(where: str, value: object, convert=None) -> np.ndarray:
         raise NetworkError(f"{where}: expected a 1-D array, got shape {arr.shape}")
     if convert is not None:
         return convert(where, arr)
-    too_big = arr.dtype.kind in "uf" and (not np.all(np.isfinite(arr)) or np.max(np.abs(arr)) >= 2**63)
+    too_big = arr.dtype.kind in "uf" and (
+        not np.all(np.isfinite(arr)) or float(np.max(np.abs(arr))) >= 2.0**63
+    )
     if too_big:
         raise NetworkError(
             f"{where}: expected integers that fit 64 bits, got {arr.dtype} values out of range"
