@@ -113,7 +113,7 @@ FILE_CASES = [
         None,
         r"populations.exc: population 'exc': tau_m: must be > 0, got -5",
     ),
-    ("zero-tau", edit("tau_m_ms = 20.0", "tau_syn_e_ms = 0"), None, r"tau_syn_e: must be > 0, got 0"),
+    ("zero-tau", edit("tau_m_ms = 20.0", "tau_m_ms = 0"), None, r"tau_m: must be > 0, got 0"),
     ("zero-dt", edit("dt_ms = 0.1", "dt_ms = 0.0"), None, r"network: network: dt must be a number > 0"),
     (
         "unknown-kind",
