@@ -9,6 +9,7 @@ from .plasticity import PairSTDP, WindowSTDP
 from .populations import LIFGroup, PoissonSource, SpikeSource
 from .quantize import quantize
 from .sim import Results, Simulator, simulate
+from .sweep import sweep
 from .trials import trial, trial_seed
 from .values import Normal, Uniform
 
@@ -36,6 +37,7 @@ __all__ = [
     "Simulator",
     "quantize",
     "simulate",
+    "sweep",
     "trial",
     "trial_seed",
     "__version__",
