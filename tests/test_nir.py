@@ -238,7 +238,10 @@ def test_convolutions_pooling_delays_and_nested_graphs_follow_nir_euler(tmp_path
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda g: g.nodes.__setitem__("1", nir.LI(np.ones(16), np.ones(16), np.zeros(16))), "type LI"),
+        (
+            lambda g: g.nodes.__setitem__("1", nir.LI(np.ones(16), np.ones(16), np.zeros(16))),
+            "LI node is expressible only",
+        ),
         (lambda g: g.edges.append(("input", "output")), "fed by 'input'"),
     ],
 )

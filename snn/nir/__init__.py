@@ -8,6 +8,7 @@ package (``pip install snn[nir]``). Mapping and time conventions: docs/nir.md.
 
 from __future__ import annotations
 
+from .exporter import save, to_graph
 from .importer import Imported, load, read
 
-__all__ = ["Imported", "load", "read"]
+__all__ = ["Imported", "load", "read", "save", "to_graph"]

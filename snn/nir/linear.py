@@ -1,8 +1,8 @@
 """NIR's stateless nodes as matrices: each maps a flattened (C-order) input to its output.
 
 ``transfer(node, shape, dt)`` returns ``(T, bias, out_shape, delays)``: ``y = x @ T + bias``
-for a row vector ``x`` of ``prod(shape)`` elements; ``delays`` (timesteps per output
-element) only for ``Delay`` nodes. Convolutions and pooling are expanded into (dense)
+for a row vector ``x`` of ``prod(shape)`` elements (``T`` None: the identity; 1-D: a
+diagonal); ``delays`` (timesteps per output element) only for ``Delay`` nodes. Convolutions and pooling are expanded into (dense)
 matrices with PyTorch's conventions, which both exporters use.
 """
 
@@ -95,18 +95,18 @@ def transfer(name: str, node, shape: tuple[int, ...], dt: float):
             s = np.asarray(node.scale, np.float64).ravel()
             if s.size not in (1, n_in):
                 raise ValueError(f"{s.size} scale values for {n_in} inputs")
-            return np.diag(np.broadcast_to(s, (n_in,))), None, shape, None
+            return np.broadcast_to(s, (n_in,)).copy(), None, shape, None  # a diagonal
         if kind == "Flatten":
             nd = len(shape)
             start, end = node.start_dim % nd if nd else 0, node.end_dim % nd if nd else 0
             out = (*shape[:start], math.prod(shape[start : end + 1]), *shape[end + 1 :])
-            return np.eye(n_in), None, out, None
+            return None, None, out, None  # the identity
         if kind == "Delay":
             d = np.broadcast_to(np.asarray(node.delay, np.float64).ravel(), (n_in,))
             steps = np.rint(d / dt)
             if np.any(np.abs(steps * dt - d) > 1e-6 * np.maximum(np.abs(d), dt)) or np.any(steps < 0):
                 raise ValueError(f"delays {d.min():g}..{d.max():g} are not whole timesteps of dt = {dt:g}")
-            return np.eye(n_in), None, shape, steps.astype(np.int64)
+            return None, None, shape, steps.astype(np.int64)
         if kind in ("Conv1d", "Conv2d"):
             nd = 1 if kind == "Conv1d" else 2
             w = np.asarray(node.weight, np.float64)
