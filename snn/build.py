@@ -63,6 +63,7 @@ class BuiltNetwork:
     proj_exc: np.ndarray  # bool per projection: excitatory target
     proj_rule: np.ndarray  # int64 per projection: index into ``rules`` or -1 (static)
     proj_delay: np.ndarray  # int64 per projection: its delay, 0 where per-synapse (``syn_delays``)
+    proj_size: np.ndarray  # int64 per projection: its number of synapses
     syn_delays: np.ndarray | None  # per-synapse delays (int16/int32) when a projection has an array
     rules: list[STDPRule]
 
@@ -96,7 +97,7 @@ class BuiltNetwork:
         """Largest delay in timesteps (1 when there are no synapses)."""
         if self.syn_delays is not None:
             return int(self.syn_delays.max()) if self.syn_delays.size else 1
-        used = np.bincount(self.syn_proj, minlength=self.proj_delay.size) > 0 if self.syn_proj.size else []
+        used = self.proj_size > 0
         return int(self.proj_delay[used].max()) if np.any(used) else 1
 
     @property
@@ -107,7 +108,7 @@ class BuiltNetwork:
             return int(d[0]) if d.size and bool(np.all(d == d[0])) else (1 if not d.size else 0)
         if not self.syn_proj.size:
             return 1
-        used = np.unique(self.proj_delay[np.bincount(self.syn_proj, minlength=self.proj_delay.size) > 0])
+        used = np.unique(self.proj_delay[self.proj_size > 0])
         return int(used[0]) if used.size == 1 else 0
 
     @property
@@ -428,6 +429,7 @@ def _synapses(net: Network, lif_slices, source_slices, n_neurons: int, n_sources
         proj_exc=np.array([p.target == "exc" for p in projs], bool),
         proj_rule=proj_rule,
         proj_delay=proj_delay,
+        proj_size=np.array(sizes, np.int64),
         syn_delays=delays_out,
         rules=rules,
     )

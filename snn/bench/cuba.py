@@ -1,13 +1,17 @@
-"""``snn bench cuba``: the CUBA network with our simulator and its peers, side by side.
+"""``snn bench cuba``: the CUBA network with our simulator, a plain yardstick and the peers, side by side.
 
-Every configuration runs in a fresh process (so peak memory is its own), one at a time.
-Peers come from their own virtual environment (Brian2 needs numpy < 2), set up with
-``bash ../shared/bench/peers/setup.sh .peers-venv``. Speed is reported as ratios of run
-times measured in the same session, because the machines are shared and noisy.
+Every configuration runs in a fresh process (so peak memory is its own), one at a time,
+``repeats`` times, interleaved: repeat r runs every configuration of a size before
+repeat r + 1 starts, so that a slow minute of the shared machine hits all of them alike.
+The table gives the median of the repeats with their range, and ratios taken within
+each repeat. Peers come from their own virtual environment (Brian2 needs numpy < 2),
+set up with ``bash ../shared/bench/peers/setup.sh .peers-venv``. The yardstick
+(:mod:`snn.bench.yardstick`) is the simplest correct numba loop on the same network.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,15 +21,15 @@ PEER_SCRIPTS = {
     "brian2": ("cuba_brian2.py", ["cpp_standalone"]),
     "nest": ("cuba_nest.py", ["1"]),
 }
+YARDSTICK = "yardstick"
 
 
 @dataclass
 class Row:
-    """All measurements at one network size."""
+    """All measurements at one network size: ``runs[config][repeat]`` (None where it failed)."""
 
     n: int
-    ours: dict[str, Measurement] = field(default_factory=dict)
-    peers: dict[str, Measurement] = field(default_factory=dict)
+    runs: dict[str, list[Measurement | None]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -38,6 +42,11 @@ def find_peers_dir(start: Path) -> Path | None:
     return None
 
 
+def thread_key(t: int) -> str:
+    """The configuration name of our simulator on ``t`` threads."""
+    return f"{t}t"
+
+
 def run_cuba(
     sizes: list[int],
     seconds: float,
@@ -48,72 +57,114 @@ def run_cuba(
     mode: str = "float",
     dtype: str = "float32",
     timeout: float = 1800.0,
+    repeats: int = 3,
+    yardstick: bool = True,
     report=print,
 ) -> list[Row]:
-    """Measure every size; ``report`` receives a line of progress per process."""
+    """Measure every size ``repeats`` times; ``report`` receives a line of progress per process."""
+    configs: list[tuple[str, str]] = []
+    for t in threads:
+        label = f"snn {mode}/{dtype} {t} thread{'s' if t > 1 else ''}"
+        configs.append((thread_key(t), label))
+    if yardstick:
+        configs.append((YARDSTICK, "yardstick (plain numba loop, float32)"))
+    for peer in peers:
+        configs.append((peer, peer))
     rows = []
     for n in sizes:
         row = Row(n)
-        for t in threads:
-            label = f"snn {mode}/{dtype} {t} thread{'s' if t > 1 else ''}"
-            report(f"N={n}: {label} ...")
-            try:
-                cmd = python_module("snn.bench.cuba_worker", n, seconds, mode, dtype, t)
-                row.ours[f"{t}t"] = run_json(cmd, timeout)
-            except BenchError as exc:
-                row.errors.append(f"{label}: {exc}")
-        for peer in peers:
-            script, extra = PEER_SCRIPTS[peer]
-            report(f"N={n}: {peer} ...")
-            if peers_python is None or peers_dir is None:
-                row.errors.append(
-                    f"{peer}: peers not set up (bash ../shared/bench/peers/setup.sh .peers-venv)"
-                )
-                continue
-            try:
-                cmd = [str(peers_python), str(peers_dir / script), str(n), str(seconds), *extra]
-                row.peers[peer] = run_json(cmd, timeout)
-            except BenchError as exc:
-                row.errors.append(f"{peer}: {exc}")
+        for key, _ in configs:
+            row.runs[key] = [None] * repeats
+        for r in range(repeats):
+            for key, label in configs:
+                report(f"N={n} [{r + 1}/{repeats}]: {label} ...")
+                if key in PEER_SCRIPTS and (peers_python is None or peers_dir is None):
+                    if r == 0:
+                        row.errors.append(
+                            f"{key}: peers not set up (bash ../shared/bench/peers/setup.sh .peers-venv)"
+                        )
+                    continue
+                try:
+                    row.runs[key][r] = run_json(
+                        _command(key, n, seconds, mode, dtype, peers_python, peers_dir), timeout
+                    )
+                except BenchError as exc:
+                    row.errors.append(f"{label} (repeat {r + 1}): {exc}")
         rows.append(row)
     return rows
 
 
+def _command(key, n, seconds, mode, dtype, peers_python, peers_dir) -> list[str]:
+    if key == YARDSTICK:
+        return python_module("snn.bench.yardstick", n, seconds)
+    if key in PEER_SCRIPTS:
+        script, extra = PEER_SCRIPTS[key]
+        return [str(peers_python), str(peers_dir / script), str(n), str(seconds), *extra]
+    return python_module("snn.bench.cuba_worker", n, seconds, mode, dtype, int(key[:-1]))
+
+
+def _stat(values: list[float], fmt: str, unit: str = "") -> str:
+    """``median (min-max)`` of the values (just the value for one; ``-`` for none)."""
+    if not values:
+        return "-"
+    med = format(statistics.median(values), fmt) + unit
+    if len(values) == 1:
+        return med
+    return f"{med} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def _values(row: Row, key: str, get) -> list[float]:
+    return [get(m) for m in row.runs.get(key, []) if m is not None]
+
+
+def _ratios(row: Row, a: str, b: str) -> list[float]:
+    """``wall(a) / wall(b)`` within each repeat where both ran."""
+    pairs = zip(row.runs.get(a, []), row.runs.get(b, []))
+    return [x.data["wall_s"] / y.data["wall_s"] for x, y in pairs if x is not None and y is not None]
+
+
 def table(rows: list[Row], seconds: float) -> tuple[list[str], list[list[str]]]:
-    """Header and cells: wall s per simulated s, events/s, peak MB, bytes/synapse, ratios."""
-    thread_keys = sorted({k for r in rows for k in r.ours}, key=lambda k: int(k[:-1]))
-    peer_keys = [p for p in PEER_SCRIPTS if any(p in r.peers for r in rows)]
+    """Header and cells: wall s per simulated s, build time and memory, bytes/synapse, ratios.
+
+    Times and ratios are ``median (min-max)`` over the repeats; a ratio is taken within
+    each repeat (the same minutes of the machine) before the median.
+    """
+    present = {k for r in rows for k, ms in r.runs.items() if any(m is not None for m in ms)}
+    thread_keys = sorted(
+        (k for k in present if k.endswith("t") and k[:-1].isdigit()), key=lambda k: int(k[:-1])
+    )
+    peer_keys = [p for p in PEER_SCRIPTS if p in present]
+    yard = YARDSTICK in present
     header = ["N", "synapses"]
-    header += [f"ours {k} s/s" for k in thread_keys] + [f"{p} s/s" for p in peer_keys]
-    header += ["ours events/s", "ours B/syn", "ours peak MB"] + [f"{p} peak MB" for p in peer_keys]
-    header += [f"ours {k} / {p}" for p in peer_keys for k in thread_keys]
+    header += [f"ours {k} s/s" for k in thread_keys] + (["yardstick s/s"] if yard else [])
+    header += [f"{p} s/s" for p in peer_keys]
+    header += ["ours build s", "ours build MB", "ours peak MB"] + [f"{p} peak MB" for p in peer_keys]
+    header += ["ours B/syn"]
+    ratio_cols: list[tuple[str, str]] = [(k, p) for p in peer_keys for k in thread_keys]
+    ratio_cols += [(k, thread_keys[0]) for k in thread_keys[1:]]
+    if yard and thread_keys:
+        ratio_cols.append((thread_keys[0], YARDSTICK))
+    header += [f"ours {a} / {'ours ' + b if b in thread_keys else b}" for a, b in ratio_cols]
     cells = []
     for r in rows:
-        first = next(iter(r.ours.values()), None)
-        line = [f"{r.n:,}", f"{first.data['syn']:,}" if first else "-"]
-        line += [_sps(r.ours.get(k), seconds) for k in thread_keys]
-        line += [_sps(r.peers.get(p), seconds) for p in peer_keys]
-        if first:
-            line += [
-                f"{first.data['events'] / first.data['wall_s']:.3g}",
-                f"{first.data['synapse_bytes'] / max(first.data['syn'], 1):.1f}",
-                f"{first.peak_mb:.0f}",
-            ]
-        else:
-            line += ["-", "-", "-"]
-        line += [f"{r.peers[p].peak_mb:.0f}" if p in r.peers else "-" for p in peer_keys]
-        for p in peer_keys:
-            for k in thread_keys:
-                if p in r.peers and k in r.ours:
-                    line.append(f"{r.ours[k].data['wall_s'] / r.peers[p].data['wall_s']:.2f}x")
-                else:
-                    line.append("-")
+        first = thread_keys[0] if thread_keys else None
+        some = next((m for ms in r.runs.values() for m in ms if m is not None), None)
+        line = [f"{r.n:,}", f"{some.data['syn']:,}" if some else "-"]
+        for k in [*thread_keys, *([YARDSTICK] if yard else []), *peer_keys]:
+            line.append(_stat(_values(r, k, lambda m: m.data["wall_s"] / seconds), ".3f"))
+        line.append(_stat(_values(r, first, lambda m: m.data["build_s"]), ".2f") if first else "-")
+        line.append(
+            _stat(_values(r, first, lambda m: m.data.get("build_peak_mb", float("nan"))), ".0f")
+            if first
+            else "-"
+        )
+        line.append(_stat(_values(r, first, lambda m: m.peak_mb), ".0f") if first else "-")
+        line += [_stat(_values(r, p, lambda m: m.peak_mb), ".0f") for p in peer_keys]
+        ours = _values(r, first, lambda m: m.data["synapse_bytes"] / max(m.data["syn"], 1)) if first else []
+        line.append(_stat(ours[:1], ".1f"))
+        line += [_stat(_ratios(r, a, b), ".2f", "x") for a, b in ratio_cols]
         cells.append(line)
     return header, cells
-
-
-def _sps(m: Measurement | None, seconds: float) -> str:
-    return f"{m.data['wall_s'] / seconds:.3f}" if m else "-"
 
 
 def markdown(header: list[str], cells: list[list[str]]) -> str:

@@ -6,6 +6,7 @@ usage: python -m snn.bench.cuba_worker N SECONDS MODE DTYPE THREADS [SEED]
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 
@@ -21,6 +22,7 @@ def main(argv: list[str]) -> None:
     net = cuba(n, duration=seconds * 1000.0, seed=seed)
     sim = Simulator(net, mode=mode, dtype=dtype, threads=threads, progress=False)
     build_s = time.perf_counter() - t0
+    build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     sim.run(net.n_steps)
     res = sim.results()
     n_syn = sim.built.n_synapses
@@ -34,6 +36,7 @@ def main(argv: list[str]) -> None:
                 "spikes": int(res.n_spikes),
                 "events": int(res.n_events),
                 "build_s": round(build_s, 3),
+                "build_peak_mb": round(build_peak, 1),
                 "compile_s": round(res.compile_s, 3),
                 "wall_s": round(res.run_s, 4),
                 "synapse_bytes": int(sim.synapse_bytes()),

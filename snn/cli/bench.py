@@ -24,6 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cuba.add_argument("--peers-venv", type=Path, default=Path(".peers-venv"), help="venv with the peers")
     cuba.add_argument("--peers-dir", type=Path, default=None, help="folder of the peer scripts")
     cuba.add_argument("--timeout", type=float, default=1800.0, help="seconds per process")
+    cuba.add_argument(
+        "--repeats", type=int, default=3, help="runs of every configuration, interleaved (default 3)"
+    )
+    cuba.add_argument(
+        "--no-yardstick", action="store_true", help="skip the plain numba loop (float32 float mode only)"
+    )
     cuba.add_argument("--json", type=Path, default=None, help="also write all measurements here")
     cuba.add_argument("--markdown", action="store_true", help="print the table as markdown")
     cuba.set_defaults(func=run)
@@ -50,6 +56,7 @@ def _ints(text: str, what: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print the table."""
     from ..bench.cuba import PEER_SCRIPTS, find_peers_dir, markdown, run_cuba, table
+    from ..bench.machine import machine_line
 
     sizes = _ints(args.sizes, "sizes")
     threads = _ints(args.threads, "threads")
@@ -57,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     unknown = [p for p in peers if p not in PEER_SCRIPTS]
     if unknown:
         raise NetworkError(f"unknown peer {unknown[0]!r}; choose from {', '.join(PEER_SCRIPTS)}")
+    if args.repeats < 1:
+        raise NetworkError(f"--repeats needs an integer >= 1, got {args.repeats}")
+    yardstick = not args.no_yardstick and (args.mode, args.dtype) == ("float", "float32")
     peers_python = args.peers_venv / "bin" / "python"
     peers_dir = args.peers_dir or find_peers_dir(Path.cwd())
     if peers and not peers_python.exists():
@@ -76,16 +86,24 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
         dtype=args.dtype,
         timeout=args.timeout,
+        repeats=args.repeats,
+        yardstick=yardstick,
         report=lambda line: print(line, file=sys.stderr),
     )
+    machine = machine_line(threads, peers_python if peers else None)
     header, cells = table(rows, args.seconds)
+    title = (
+        f"CUBA, {args.seconds:g} s simulated, dt 0.1 ms: wall seconds per simulated second, "
+        f"median (min-max) of {args.repeats} interleaved run{'s' if args.repeats > 1 else ''}"
+    )
     if args.markdown:
+        print(f"{title}. Machine: {machine}\n")
         print(markdown(header, cells))
     else:
         from rich.console import Console
         from rich.table import Table
 
-        t = Table(title=f"CUBA, {args.seconds:g} s simulated, dt 0.1 ms (wall seconds per simulated second)")
+        t = Table(title=title, caption=machine)
         for h in header:
             t.add_column(h, justify="right")
         for c in cells:
@@ -95,14 +113,21 @@ def run(args: argparse.Namespace) -> int:
         for err in row.errors:
             print(f"N={row.n}: {err}", file=sys.stderr)
     if args.json:
-        data = [
-            {
-                "N": r.n,
-                "ours": {k: {**m.data, "peak_mb": m.peak_mb} for k, m in r.ours.items()},
-                "peers": {k: {**m.data, "peak_mb": m.peak_mb} for k, m in r.peers.items()},
-                "errors": r.errors,
-            }
-            for r in rows
-        ]
+        data = {
+            "machine": machine,
+            "seconds": args.seconds,
+            "repeats": args.repeats,
+            "rows": [
+                {
+                    "N": r.n,
+                    "runs": {
+                        k: [None if m is None else {**m.data, "peak_mb": m.peak_mb} for m in ms]
+                        for k, ms in r.runs.items()
+                    },
+                    "errors": r.errors,
+                }
+                for r in rows
+            ],
+        }
         args.json.write_text(json.dumps(data, indent=1) + "\n")
     return 1 if any(r.errors for r in rows) else 0

@@ -105,7 +105,9 @@ def part_cuts(built: BuiltNetwork, n_parts: int) -> np.ndarray:
     Inner cuts are multiples of 8 (the spike flags are scanned a uint64 word at a time, and
     a word then belongs to one part: one thread).
     """
-    indegree = np.bincount(built.syn_post, minlength=built.n_neurons)
+    indegree = np.zeros(built.n_neurons, np.int64)
+    for s0 in range(0, built.n_synapses, CHUNK):  # bincount takes intp: in chunks
+        indegree += np.bincount(built.syn_post[s0 : s0 + CHUNK], minlength=built.n_neurons)
     cum = np.concatenate([[0], np.cumsum(indegree)])
     targets = cum[-1] * np.arange(1, n_parts) / n_parts
     inner = np.searchsorted(cum, targets, side="left") if cum[-1] else np.zeros(n_parts - 1, np.int64)
@@ -205,17 +207,26 @@ def _plastic_indices(built: BuiltNetwork, order: np.ndarray | None, post: np.nda
     )
 
 
-def segments(table: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+def segments(table, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
     """Run-length encode the rows of a per-neuron parameter ``table`` (n, P), then cut into blocks.
 
+    ``table`` may also be a list of P columns (arrays of n values, or functions that
+    return one: evaluated one at a time, so that the full table is never held).
     Returns ``(blocks, first)``: ``blocks[b] = (lo, hi, s)``, neurons ``lo:hi`` share the
     parameters of neuron ``first[s]`` (segment ``s``). Blocks hold at most ``block`` neurons.
     """
-    n = table.shape[0]
-    if n == 0:
+    columns = list(table.T) if isinstance(table, np.ndarray) else list(table)
+    n = None
+    change = None
+    for column in columns:
+        col = np.asarray(column() if callable(column) else column)
+        if change is None:
+            n = col.shape[0]
+            change = np.zeros(n, bool)
+            change[:1] = True
+        change[1:] |= col[1:] != col[:-1]
+    if not n:
         return np.zeros((0, 3), np.int64), np.zeros(0, np.int64)
-    change = np.ones(n, bool)
-    change[1:] = np.any(table[1:] != table[:-1], axis=1)
     first = np.flatnonzero(change).astype(np.int64)
     rows = []
     for s, (lo, hi) in enumerate(zip(first, np.append(first[1:], n))):

@@ -44,7 +44,8 @@ class Monitors:
             start = built.global_start(name)
             self.rec_mask[start : start + built.network.population(name).n] = 1
         self.n_rec = int(self.rec_mask.sum())
-        self.spike_steps = np.zeros(max(1024, 2 * self.n_rec), np.int64)
+        # int32 (steps and global ids are below 2**31: snn.limits): half the memory of int64
+        self.spike_steps = np.zeros(max(1024, 2 * self.n_rec), np.int32)
         self.spike_ids = np.zeros_like(self.spike_steps)
         self.spike_count = 0
         self.lif_names = list(built.lif_slices)
@@ -122,7 +123,7 @@ class Monitors:
         for name in self.spike_populations:
             start = self.built.global_start(name)
             sel = (ids >= start) & (ids < start + self.built.network.population(name).n)
-            out[name] = (steps[sel].copy(), ids[sel] - start)
+            out[name] = (steps[sel].astype(np.int64), ids[sel].astype(np.int64) - start)
         return out
 
     def counts(self) -> np.ndarray:

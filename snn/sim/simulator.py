@@ -198,13 +198,13 @@ class Simulator:
         b = self.built
         p = b.params
         prop = propagators(b.dt, p["tau_m"], p["tau_syn_e"], p["tau_syn_i"])
-        table = np.stack(
-            [p["v_rest"] + p["i_bias"], p["v_thresh"], p["v_reset"], 1.0 - prop["k_m"],
-             prop["a_e"], prop["a_i"], prop["p_e"], prop["p_i"]], axis=1,
-        ).reshape(b.n_neurons, kernels_float.N_PARAM_COLS)  # fmt: skip
+        # the columns of the parameter table, one at a time (no (n, 9) table is held)
+        columns = [lambda: p["v_rest"] + p["i_bias"], p["v_thresh"], p["v_reset"], lambda: 1.0 - prop["k_m"],
+                   prop["a_e"], prop["a_i"], prop["p_e"], prop["p_i"]]  # fmt: skip
         ref_steps = np.floor(p["t_ref"] / b.dt + 0.5).astype(np.int64)  # round half up, as quantize
-        self._blocks, first = segments(np.column_stack([table, ref_steps]))
-        self._seg_par = np.ascontiguousarray(table[first], dtype=dt_)
+        self._blocks, first = segments([*columns, ref_steps])
+        self._seg_par = np.stack([(c() if callable(c) else c)[first] for c in columns], axis=1).astype(dt_)
+        self._seg_par = np.ascontiguousarray(self._seg_par.reshape(first.size, kernels_float.N_PARAM_COLS))
         self._aux = ref_steps[first]
         self._state_dtype = dt_
         # the narrowest counter that holds R: fewer bytes streamed, more vector lanes
