@@ -103,6 +103,25 @@ def test_cli_run_inputs(tmp_path, capsys):
     )
     res = snn.Results.load(tmp_path / "r.npz")
     assert _same(res.spikes["out"], snn.simulate(_net(), inputs={"input": x}).spikes["out"])
-    np.save(tmp_path / "x.npy", x)  # a .npy needs a network with a single source
-    assert main(["run", str(net_path), "--inputs", str(tmp_path / "x.npy"), "--quiet"]) == 2
+    np.save(tmp_path / "x.npy", x)  # a .npy goes to the only source, or to the one named 'input'
+    assert (
+        main(
+            [
+                "run",
+                str(net_path),
+                "--inputs",
+                str(tmp_path / "x.npy"),
+                "--quiet",
+                "--out",
+                str(tmp_path / "s.npz"),
+            ]
+        )
+        == 0
+    )
+    assert _same(snn.Results.load(tmp_path / "s.npz").spikes["out"], res.spikes["out"])
+    other = _net()
+    other.poisson("more", 2, rate=10.0)
+    del other.populations["input"], other.projections["a"]
+    snn.io.save(other, tmp_path / "other.toml")
+    assert main(["run", str(tmp_path / "other.toml"), "--inputs", str(tmp_path / "x.npy"), "--quiet"]) == 2
     assert "exactly one spike source" in capsys.readouterr().err

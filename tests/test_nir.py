@@ -258,3 +258,29 @@ def test_dt_is_required_and_checked():
         snn.nir.read(GRAPHS / "snn_leaky.nir")
     with pytest.raises(snn.NetworkError, match=r"Euler factor .* must be in \[0, 1\)"):
         snn.nir.read(GRAPHS / "snn_leaky.nir", dt=1e-2)  # tau < dt
+
+
+def test_cli_import_export_info_run(tmp_path, capsys):
+    from snn.cli import main
+
+    toml = tmp_path / "leaky.toml"
+    assert main(["nir", "import", str(GRAPHS / "snn_leaky.nir"), "-o", str(toml), "--dt", "1e-4"]) == 0
+    assert "3 -> output: lag 2" in capsys.readouterr().out
+    data = np.load(GRAPHS / "snn_leaky.npz")
+    x = np.concatenate([data["inputs"][0], np.zeros((2, 10), np.uint8)])
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "r.npz"
+    assert main(["run", str(toml), "--inputs", str(tmp_path / "x.npy"), "--quiet", "--out", str(out)]) == 0
+    res = snn.Results.load(out)
+    got = np.zeros((62, 6), bool)
+    got[res.spikes["output"].steps, res.spikes["output"].ids] = True
+    assert np.array_equal(got[2:], data["spikes__3"][0])
+    assert main(["info", str(GRAPHS / "snn_leaky.nir"), "--dt", "1e-4"]) == 0
+    assert "NIR graph: 2 Affine, 1 Input, 2 LIF, 1 Output" in capsys.readouterr().out
+    assert main(["info", str(GRAPHS / "snn_leaky.nir")]) == 2
+    assert "carries no dt" in capsys.readouterr().err
+    model = tmp_path / "back.nir"
+    assert main(["nir", "export", str(toml), "-o", str(model)]) == 0
+    assert main(["run", str(model), "--inputs", str(tmp_path / "x.npy"), "--quiet", "--out", str(out)]) == 0
+    again = snn.Results.load(out)
+    assert np.array_equal(again.spikes["output"].steps, res.spikes["output"].steps)

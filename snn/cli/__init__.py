@@ -12,7 +12,7 @@ from .. import __version__
 from ..errors import NetworkError
 
 # module name -> subcommands it registers (imported lazily so that `snn --help` is fast)
-SUBCOMMAND_MODULES = ("info", "run", "bench", "hdl", "board", "sweep")
+SUBCOMMAND_MODULES = ("info", "run", "bench", "hdl", "board", "sweep", "nir")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,6 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from .. import io
 from ..build import BuiltNetwork
 from ..errors import NetworkError
 from ..network import Network
@@ -41,12 +40,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     info.add_argument("network", metavar="NETWORK", type=Path, help="network file (.toml)")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.add_argument(
+        "--dt", type=float, metavar="DT", help="a NIR file's timestep in its time unit (when it has none)"
+    )
     info.set_defaults(func=run_info)
 
 
-def load_and_build(path: Path) -> tuple[Network, BuiltNetwork]:
-    """Load a file and build it; errors of either step name the file."""
-    network = io.load(path)
+def load_and_build(path: Path, dt: float | None = None) -> tuple[Network, BuiltNetwork]:
+    """Load a file (a network file, or a NIR graph at ``dt``) and build it; errors name the file."""
+    from ..nir import load_file
+
+    network = load_file(path, dt)
     try:
         return network, network.build()
     except NetworkError as exc:
@@ -65,8 +69,12 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     """``snn info``: print the summary as tables, or as JSON with ``--json``."""
-    network, built = load_and_build(args.network)
+    network, built = load_and_build(args.network, args.dt)
     data = summary(network, built, str(args.network))
+    if args.network.suffix.lower() == ".nir":
+        from ..nir import node_counts
+
+        data["nir_nodes"] = node_counts(args.network)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
@@ -202,6 +210,8 @@ def print_summary(data: dict, console: Console) -> None:
         f"({data['steps']} steps), seed {data['seed']}; {data['neurons']} neurons, "
         f"{data['sources']} sources, {data['synapses']} synapses"
     )
+    if "nir_nodes" in data:
+        console.print("NIR graph: " + ", ".join(f"{n} {kind}" for kind, n in data["nir_nodes"].items()))
     pops = _table("Populations", "name", "kind", "n", "parameters")
     for p in data["populations"]:
         params = ", ".join(f"{k}={v}" for k, v in p["params"].items())

@@ -12,7 +12,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run", help="simulate a network file on the CPU (float or hardware-exact fixed mode)"
     )
-    p.add_argument("network", metavar="NETWORK", type=Path, help="network file (.toml)")
+    p.add_argument("network", metavar="NETWORK", type=Path, help="network file (.toml) or NIR graph (.nir)")
+    p.add_argument(
+        "--dt", type=float, metavar="DT", help="a NIR file's timestep in its time unit (when it has none)"
+    )
     p.add_argument("--mode", choices=("float", "fixed"), default="float", help="arithmetic (default: float)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="float mode precision")
     p.add_argument("--duration", type=float, metavar="MS", help="simulated time in ms (default: the file's)")
@@ -35,13 +38,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, simulate, report, write the requested files."""
-    from .. import io
     from ..errors import NetworkError
+    from ..nir import load_file
     from ..sim import simulate
 
     if args.duration is not None and not args.duration > 0:
         raise NetworkError(f"--duration must be > 0 ms, got {args.duration:g}")
-    network = io.load(args.network)
+    network = load_file(args.network, args.dt)
     if args.rate_plot is not None:  # rates come from monitors: ask for them
         network.record_rate(*network.lif_groups)
     kwargs = {"dtype": args.dtype} if args.mode == "float" else {}

@@ -30,7 +30,8 @@ from ..quantize import propagators
 from .linear import LINEAR_TYPES, transfer
 
 NEURON_TYPES = ("LIF", "CubaLIF", "IF")
-BIAS = "bias"  # the source that spikes every step and carries Affine/Conv biases
+BIAS = "\0bias"  # key of the source that spikes every step and carries Affine/Conv biases
+BIAS_NAME = "bias"  # its population
 # IF has no leak: tau_m so long that exp(-dt/tau_m) is 1.0 in float64
 IF_TAU_M = 1e300
 
@@ -423,7 +424,7 @@ class _Importer:
         names, used = {}, set()
         for node in self.sizes:
             pop = _sanitize(dst_of_output.get(node, node))
-            while pop in used or pop == BIAS:
+            while pop in used or pop == BIAS_NAME:
                 pop += "_"
             used.add(pop)
             names[node] = pop
@@ -449,13 +450,16 @@ class _Importer:
                 p = params[node]
                 net.lif(pop, p["n"], **{k: p[k] for k in ("tau_m", "tau_syn_e", "tau_syn_i", "v_rest", "i_bias",
                         "v_thresh", "v_reset", "v_init", "t_ref")})  # fmt: skip
+        bias_name = BIAS_NAME
+        while bias_name in net.populations:
+            bias_name += "_"
         if any(src == BIAS and self.kind(dst) != "Output" for src, dst, *_ in self.records):
-            net.poisson(BIAS, 1, rate=_every_step_rate(self.dt_ms), seed=0)
+            net.poisson(bias_name, 1, rate=_every_step_rate(self.dt_ms), seed=0)
         specs = []
         for (src, dst, extra, channel, tag), m in self.records.items():
             if self.kind(dst) == "Output":
                 continue
-            pre = BIAS if src == BIAS else names[src]
+            pre = bias_name if src == BIAS else names[src]
             delay = lags[dst] - lags[src] + extra
             p = params[dst]
             if tag is not None:

@@ -134,8 +134,8 @@ def input_steps(inputs: object) -> int | None:
 def load_inputs(path, network) -> dict[str, np.ndarray]:
     """Read run-time inputs from a file: ``.npz`` (one array per source name) or ``.npy``.
 
-    A ``.npy`` array goes to the network's only spike source (a network with several
-    needs an ``.npz`` whose keys name them).
+    A ``.npy`` array goes to the network's only spike source, or to the one named
+    ``input`` (a NIR import's); other networks need an ``.npz`` whose keys name them.
     """
     from pathlib import Path
 
@@ -146,10 +146,12 @@ def load_inputs(path, network) -> dict[str, np.ndarray]:
         raise NetworkError(f"inputs file {path}: cannot read it as .npy/.npz ({exc})") from None
     if isinstance(data, np.ndarray):
         sources = [p.name for p in network.sources]
+        if len(sources) > 1 and "input" in sources:  # NIR imports: 'input' (and 'bias')
+            sources = ["input"]
         if len(sources) != 1:
             raise NetworkError(
                 f"inputs file {path}: a .npy array needs a network with exactly one spike source, "
-                f"this one has {len(sources)} ({', '.join(sources) or 'none'}); use an .npz keyed by name"
+                f"or one named 'input'; this one has {len(sources)} ({', '.join(sources) or 'none'}); use an .npz keyed by name"
             )
         return {sources[0]: data}
     with data:
