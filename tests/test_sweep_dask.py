@@ -2,7 +2,7 @@
 
 The same sweep must give byte-identical tables in this process (synchronous) and on the
 cluster (through the CLI's --scheduler, and through client=); two simulated boards
-(--ports sim,sim) must give the numba fixed-mode rows; killing one worker in the middle of
+(--ports sim,sim) must give the numba fixed-mode rows, one board serves one run at a time; killing one worker in the middle of
 a sweep must lose no row (Dask runs its tasks again on the other worker).
 """
 
@@ -102,6 +102,26 @@ def test_cluster_gives_the_same_table_and_survives_a_dead_worker(cluster, tmp_pa
         tiny(), params, seeds=[0, 1], mode="fixed", ports=["sim", "sim"], client=client, progress=False
     )
     assert boards.rows == want
+
+    # one board, two workers: the runs take turns (each run's window never overlaps another's)
+    def window(res):
+        t0 = time.time()
+        time.sleep(0.2)
+        return {"t0": t0, "t1": time.time()}
+
+    one = snn.sweep(
+        tiny(),
+        params,
+        seeds=[0, 1],
+        mode="fixed",
+        ports=["sim"],
+        function=window,
+        client=client,
+        progress=False,
+    )
+    spans = sorted((r["t0"], r["t1"]) for r in one.rows)
+    assert len(spans) == 4 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), spans
+    assert [{k: r[k] for k in want[0]} for r in one.rows] == want
 
     # kill one worker once the first rows are in: every row still arrives, none failed
     def slow(res):  # pickled by value (a local function): ~0.25 s per run
