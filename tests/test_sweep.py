@@ -131,6 +131,11 @@ def test_interrupted_sweep_resumes_without_redoing_rows(tmp_path):
     assert len(calls) == 4 and [r["run"] for r in res.rows] == list(range(6))
     full = snn.sweep(tiny(), params, seeds=[0, 1], **SYNC).rows
     assert res.rows == full
+    calls.clear()  # all done: nothing runs, not even a cluster
+    again = snn.sweep(
+        tiny(), params, seeds=[0, 1], out=out, function=lambda r: calls.append(1) or {}, progress=False
+    )
+    assert not calls and again.rows == full
     with pytest.raises(snn.NetworkError, match="another sweep"):
         snn.sweep(tiny(), {"a.tau_m": [11.0, 15.0, 20.0]}, seeds=[0, 1], out=out, **SYNC)
 

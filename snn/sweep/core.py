@@ -201,6 +201,8 @@ def _tasks(configs, seed_list, finished: set[int], settings: Settings, boards: b
 
 def _execute(network, tasks, settings, writer, client, scheduler, workers, ports, progress) -> None:
     total = sum(len(t.runs) for t in tasks)
+    if not tasks:  # every row is already in the output file
+        return
     with _Progress(total, progress) as bar:
         if scheduler == SYNCHRONOUS and client is None:
             for i, task in enumerate(tasks):
