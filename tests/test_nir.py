@@ -57,6 +57,21 @@ def test_snntorch_exports_give_snntorch_spikes(case):
     assert total > 100  # the networks are active
 
 
+def test_norse_export_gives_norse_spikes_at_dt_squared():
+    # Norse 1.1.0 writes tau = dt / tau_mem_inv (dt times too small, norse#411): its file
+    # reproduces Norse, which ran at dt = 1e-3 s, when read at dt = 1e-6
+    imported = snn.nir.read(GRAPHS / "norse_lifbox.nir", dt=1e-6)
+    data = np.load(GRAPHS / "norse_lifbox.npz")
+    for trial, x in enumerate(data["inputs"]):
+        for key in ("spikes__1", "spikes__3"):
+            want = data[key][trial]
+            got = _spikes_at_lag(imported, x, key[8:], want.shape[1])
+            assert np.array_equal(got, want), (trial, key)
+    assert data["spikes__3"].sum() > 10
+    with pytest.raises(snn.NetworkError, match=r"Euler factor 1 - dt/tau = -\d+"):
+        snn.nir.read(GRAPHS / "norse_lifbox.nir", dt=1e-3)  # Norse's own dt: tau < dt in the file
+
+
 def test_output_population_is_named_like_the_output_node():
     imported = snn.nir.read(GRAPHS / "snn_leaky.nir", dt=1e-4)
     assert imported.names["3"] == "output" and "input" in imported.network.populations

@@ -6,10 +6,15 @@ exports it with snnTorch's own NIR exporter, runs it in snnTorch on random input
 saves, next to ``CASE.nir``, ``CASE.npz`` with ``inputs`` (trials, steps, n_in) and
 ``spikes__NODE`` (trials, steps, n) of every neuron node, named as in the graph.
 
+``norse_lifbox`` is the same for a Norse LIFBoxCell network (exported with Norse's
+``to_nir(dt=1e-3)``, whose time constants are dt times too small: norse#411, so it
+reproduces Norse at dt = 1e-6; docs/nir.md).
+
 Versions used for the checked-in files: snntorch 1.0.0, nirtorch 2.6, nir 1.0.8,
-torch 2.13.0 (CPU). Regenerate with::
+norse 1.1.0, torch 2.13.0 (CPU). Regenerate with::
 
     pip install -c requirements/ci.txt snntorch==1.0.0 nirtorch==2.6
+    pip install --no-deps norse==1.1.0   # its torchvision dependency is not needed here
     python tests/nir_graphs/make_graphs.py
 """
 
@@ -52,7 +57,7 @@ def _rleaky(n, gen):
         reset_mechanism="zero", reset_delay=False,
     )  # fmt: skip
     with torch.no_grad():
-        layer.recurrent.weight.mul_(1.5)
+        layer.recurrent.weight.copy_((torch.rand(n, n, generator=gen) * 2 - 1) * 1.5 / n**0.5)
         layer.recurrent.bias.zero_()  # NIR leaves a recurrent bias at t = 0 undefined (docs/nir.md)
     return layer
 
@@ -111,6 +116,60 @@ def export(model, x):
     return graph
 
 
+def norse_case(gen):
+    """A Norse 1.1.0 LIFBoxCell network (-> NIR LIF nodes), per-neuron parameters, dt = 1 ms."""
+    import norse.torch as nt
+
+    def box(n):
+        p = nt.LIFBoxParameters(
+            tau_mem_inv=torch.rand(n, generator=gen) * 150 + 50, v_leak=torch.zeros(n),
+            v_th=torch.rand(n, generator=gen) * 0.3 + 0.2, v_reset=torch.zeros(n),
+        )  # fmt: skip
+        return nt.LIFBoxCell(p, dt=1e-3)
+
+    return nt.SequentialState(_linear(10, 16, gen), box(16), _linear(16, 6, gen, scale=5.0), box(6)), 10
+
+
+def run_norse(model, x):
+    """Norse's spikes of every cell, (trials, steps, n) per module index."""
+    out, hooks = {}, []
+    for idx, mod in enumerate(model):
+        if type(mod).__name__ == "LIFBoxCell":
+
+            def hook(_m, _inp, res, key=str(idx)):
+                out.setdefault(key, []).append(res[0].detach().numpy().astype(bool))
+
+            hooks.append(mod.register_forward_hook(hook))
+    state = None
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            _, state = model(x[:, t], state)
+    for h in hooks:
+        h.remove()
+    return {k: np.stack(v, axis=1) for k, v in out.items()}
+
+
+def write_norse(gen) -> None:
+    """norse_lifbox.nir (Norse's own export, with its tau = dt * tau_file bug) and its spikes."""
+    import norse.torch as nt
+
+    model, n_in = norse_case(gen)
+    x = (torch.rand(TRIALS, STEPS, n_in, generator=gen) < 0.3).float()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = nt.to_nir(model, x[0, 0], dt=1e-3)
+        spikes = run_norse(model, x)
+    nir.write(HERE / "norse_lifbox.nir", graph)
+    np.savez_compressed(
+        HERE / "norse_lifbox.npz",
+        inputs=x.numpy().astype(np.uint8),
+        **{f"spikes__{k}": v for k, v in spikes.items()},
+    )
+    print(
+        f"norse_lifbox: nodes {sorted(graph.nodes)}, spikes per layer { {k: int(v.sum()) for k, v in spikes.items()} }"
+    )
+
+
 def main() -> None:
     """Write CASE.nir and CASE.npz for every case."""
     gen = torch.Generator().manual_seed(14)
@@ -126,6 +185,7 @@ def main() -> None:
         )
         counts = {k: int(v.sum()) for k, v in spikes.items()}
         print(f"{name}: nodes {sorted(graph.nodes)}, spikes per layer {counts}")
+    write_norse(torch.Generator().manual_seed(15))
 
 
 if __name__ == "__main__":
