@@ -247,3 +247,13 @@ def test_cuda_fixed_mode_equals_numba(propagation):
             net, mode="fixed", quantized=q, backend="torch", device="cuda", propagation=propagation
         )
         assert _spike_lists(res) == _spike_lists(ref), f"seed {seed}"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_trials_equal_their_numba_twins():
+    net, q = _trial_case(4, True)
+    runs = snn.simulate(net, mode="fixed", quantized=q, backend="torch", device="cuda", batch=4)
+    for b, res in enumerate(runs):
+        twin = _twin(net, b)
+        want = snn.simulate(twin, mode="fixed", quantized=quantize(twin, q.spec, weight_shift=q.weight_shift))
+        assert _spike_lists(res) == _spike_lists(want), f"trial {b}"
