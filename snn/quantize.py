@@ -156,15 +156,16 @@ def quantize(
     ints["ref_steps"] = q.fixed(
         "t_ref", "ms", p["t_ref"], 1.0 / dt, ref_lo, ref_hi, f"{spec.refrac_bits}-bit counter"
     )
-    for name in ("tau_syn_e", "tau_syn_i"):
-        if p[name].size and p[name].min() == 0:
-            raise FitError(
-                f"{name} = 0 (delta synapses) has no fixed-point form yet: its propagator p would be "
-                f"1.0 = 2^coef_bits; run it in float mode, or give the synapses a time constant"
-            )
     coef_scale = float(1 << spec.coef_bits)
+    delta = {"p_e": p["tau_syn_e"] == 0, "p_i": p["tau_syn_i"] == 0}  # delta synapses: p = 1.0
     for name, value in propagators(dt, p["tau_m"], p["tau_syn_e"], p["tau_syn_i"]).items():
-        ints[name] = q.coefficient(name, value, coef_scale)
+        d = delta.get(name)
+        if d is not None and d.any():  # p = 2^C exactly, one bit wider than coef_bits
+            ints[name] = np.full(value.shape, 1 << spec.coef_bits, np.int64)
+            if not d.all():
+                ints[name][~d] = q.coefficient(name, value[~d], coef_scale)
+        else:
+            ints[name] = q.coefficient(name, value, coef_scale)
     shift = _weight_shift(built, spec) if weight_shift is None else weight_shift
     if not 0 <= shift <= spec.max_weight_shift:
         raise FitError(
@@ -362,6 +363,13 @@ def fit_problems(network: Network | BuiltNetwork, spec: CoreSpec | None = None) 
         )
     if built.rules and not spec.stdp:
         problems.append("the network uses STDP but the core has no learning engine (stdp=False)")
+    for name in ("tau_syn_e", "tau_syn_i"):
+        if built.params[name].size and built.params[name].min() == 0:
+            problems.append(
+                f"{name} = 0 (delta synapses) needs the propagator p = 2^coef_bits, one bit more than "
+                "the core's coefficient registers hold; the simulators' fixed mode runs it"
+            )
+            break
     n = built.n_neurons
     pre = np.repeat(np.arange(built.syn_ptr.size - 1), np.diff(built.syn_ptr))
     for matrix, mask in (("recurrent", pre < n), ("feed-forward", pre >= n)):

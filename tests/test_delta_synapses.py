@@ -1,4 +1,4 @@
-"""Delta synapses (``tau_syn_e/i = 0``): a weight jumps ``v`` in the step it arrives (float mode)."""
+"""Delta synapses (``tau_syn_e/i = 0``): a weight jumps ``v`` in the step it arrives (float and fixed mode)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,28 @@ def test_a_delta_synapse_jumps_v_and_decays_with_the_membrane(backend):
     assert not np.any(res.state["out"]["i_e"])
 
 
-def test_fixed_mode_refuses_delta_synapses_in_one_line():
-    with pytest.raises(snn.FitError, match="tau_syn_e = 0 .delta synapses. has no fixed-point form"):
-        snn.quantize(_net(), require_fit=False)
+def test_fixed_mode_runs_delta_synapses_the_same_in_numba_torch_and_the_reference():
+    from reference_core import ReferenceCore
+
+    net = _net()
+    net.populations["in"] = snn.SpikeSource("in", 1, ids=[0] * 6, steps=[2, 3, 4, 5, 9, 10])
+    net.populations["out"].v_thresh = 3.0
+    q = snn.quantize(net, require_fit=False)
+    assert int(q.p_e[0]) == 1 << q.spec.coef_bits and int(q.a_e[0]) == 0  # p = 1.0, a = 0
+    res = snn.simulate(net, "fixed")
+    core = ReferenceCore(q)
+    steps = [n for n, spikes in enumerate(core.run(30)) if spikes]
+    assert steps and steps == list(res.spikes["out"].steps)
+    v = res.state_raw["out"]["v"][:, 0]
+    assert v[3] == int(q.weight[0]) << q.weight_shift  # the weight jumped v, no current left
+    assert not np.any(res.state_raw["out"]["i_e"])
+    pytest.importorskip("torch")
+    rt = snn.simulate(net, "fixed", backend="torch")
+    assert np.array_equal(rt.state_raw["out"]["v"], res.state_raw["out"]["v"])
+
+
+def test_the_core_refuses_delta_synapses_in_one_line():
+    with pytest.raises(
+        snn.FitError, match=r"tau_syn_e = 0 \(delta synapses\) needs the propagator p = 2\^coef_bits"
+    ):
+        snn.quantize(_net())
