@@ -51,3 +51,20 @@ def test_delta_synapse_groups_export_without_current_nodes(tmp_path):
     a, b = snn.simulate(net), snn.simulate(back)
     assert len(a.spikes["out"]) > 0
     assert np.array_equal(a.spikes["out"].steps, b.spikes["out"].steps)
+
+
+def test_the_nir_numbers_alone_give_the_same_spikes():
+    # without the exact parameters in metadata, what another tool sees: Euler taus, r, LI
+    # current nodes, thresholds one ulp below; refractoriness and v_init are not in NIR
+    net = snn.io.load(EXAMPLES / "board_demo.toml")
+    graph = snn.nir.to_graph(net)
+    for node in graph.nodes.values():
+        if type(node).__name__ == "LIF":
+            node.metadata = {}
+    back = snn.nir.load(graph)
+    for pop in net.lif_groups:
+        pop.t_ref, pop.v_init = 0.0, pop.v_rest
+    a, b = snn.simulate(net), snn.simulate(back)
+    assert len(a.spikes["neurons"]) > 20
+    assert np.array_equal(a.spikes["neurons"].steps, b.spikes["neurons"].steps)
+    assert np.array_equal(a.spikes["neurons"].ids, b.spikes["neurons"].ids)
