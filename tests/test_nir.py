@@ -258,6 +258,13 @@ def test_convolutions_pooling_delays_and_nested_graphs_follow_nir_euler(tmp_path
             "LI node is expressible only",
         ),
         (lambda g: g.edges.append(("input", "output")), "fed by 'input'"),
+        (
+            lambda g: (
+                g.nodes.__setitem__("ro", nir.Linear(np.ones((6, 6)))),
+                g.edges.extend([("3", "ro"), ("ro", "output")]),
+            ),
+            "through weights",
+        ),
     ],
 )
 def test_unexpressible_graphs_are_one_line_errors(change, message):

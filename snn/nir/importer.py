@@ -413,12 +413,17 @@ class _Importer:
         if self.ours is not None:
             return {n: n for n in self.sizes}
         dst_of_output = {}
-        for src, dst, *_ in self.records:
+        for (src, dst, *_), m in self.records.items():
             if self.kind(dst) == "Output":
                 if src == BIAS or self.kind(src) == "Input":
                     raise NetworkError(
                         f"NIR Output node {dst!r} is fed by {src!r}, not by a spiking neuron node: "
                         "outputs here are spikes"
+                    )
+                if m is not None and not (m.shape[0] == m.shape[1] and np.array_equal(m, np.eye(len(m)))):
+                    raise NetworkError(
+                        f"NIR Output node {dst!r} is fed by {src!r} through weights, so its values are not "
+                        "spikes; end the graph with a neuron node"
                     )
                 dst_of_output.setdefault(src, dst)
         names, used = {}, set()
