@@ -125,3 +125,15 @@ def test_cli_run_inputs(tmp_path, capsys):
     snn.io.save(other, tmp_path / "other.toml")
     assert main(["run", str(tmp_path / "other.toml"), "--inputs", str(tmp_path / "x.npy"), "--quiet"]) == 2
     assert "exactly one spike source" in capsys.readouterr().err
+
+
+def test_simulator_run_streams_inputs_piece_by_piece():
+    x = _x()
+    net = dataclasses.replace(_net(), duration=8.0)
+    sim = snn.Simulator(net)
+    sim.run(30, inputs={"input": x[:30]})
+    sim.run(50, inputs={"input": x[30:]})
+    whole = snn.simulate(net, inputs={"input": x})
+    assert _same(sim.results().spikes["out"], whole.spikes["out"])
+    with pytest.raises(snn.NetworkError, match="inputs hold 5 steps for a run of 4"):
+        sim.run(4, inputs={"input": x[:5]})

@@ -74,23 +74,29 @@ def check_inputs(built: BuiltNetwork, inputs: object, *, batched: bool = False) 
     return out, steps
 
 
-def with_inputs(built: BuiltNetwork, inputs: Mapping) -> BuiltNetwork:
+def with_inputs(
+    built: BuiltNetwork, inputs: Mapping, start: int = 0, *, window: bool = False
+) -> BuiltNetwork:
     """A copy of ``built`` whose input spikes are its own with ``inputs`` replacing the named sources.
 
-    The copy's input events cover ``max(steps of inputs, built.n_steps)`` steps.
+    ``inputs`` start at step ``start``. The named sources lose all their own spikes, or
+    (``window``) only those in the steps the inputs cover. The copy's input events cover
+    ``max(start + steps of inputs, the steps built has)`` steps.
     """
     arrays, steps = check_inputs(built, inputs)
-    n_steps = max(steps, built.n_steps)
+    n_steps = max(start + steps, built.input_ptr.size - 1)
     replaced = np.zeros(built.n_sources, bool)
     for name in arrays:
         replaced[built.source_slices[name]] = True
     # the built events of the sources that keep their spikes
     ev_steps = np.repeat(np.arange(built.input_ptr.size - 1), np.diff(built.input_ptr))
-    keep = ~replaced[built.input_ids]
-    all_steps, all_ids = [ev_steps[keep]], [built.input_ids[keep]]
+    drop = replaced[built.input_ids]
+    if window:
+        drop &= (ev_steps >= start) & (ev_steps < start + steps)
+    all_steps, all_ids = [ev_steps[~drop]], [built.input_ids[~drop]]
     for name, arr in arrays.items():
         t, k = np.nonzero(arr)
-        all_steps.append(t.astype(np.int64))
+        all_steps.append(t.astype(np.int64) + start)
         all_ids.append(k.astype(np.int64) + built.source_slices[name].start)
     ev_steps, ids = np.concatenate(all_steps), np.concatenate(all_ids)
     order = np.lexsort((ids, ev_steps))

@@ -302,13 +302,20 @@ class Simulator:
             self._use_parallel = use
         self.compile_s = time.perf_counter() - t0
 
-    def run(self, n_steps: int) -> None:
+    def run(self, n_steps: int, inputs: Mapping[str, np.ndarray] | None = None) -> None:
         """Advance ``n_steps`` timesteps (continues where the previous call stopped).
 
         Inputs exist for the network's ``duration``; steps beyond it get no input spikes.
+        ``inputs``: ``{source name: (n_steps, n) 0/1 array}``, those sources' spikes for
+        these steps (streamed input; :mod:`snn.sim.inputs`).
         """
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
             raise NetworkError(f"simulator: n_steps must be an integer >= 0, got {n_steps!r}")
+        if inputs is not None:
+            steps = input_steps(inputs)
+            if steps is not None and steps != n_steps:
+                raise NetworkError(f"simulator: inputs hold {steps} steps for a run of {n_steps}")
+            self.built = with_inputs(self.built, inputs, self.step, window=True)
         previous_threads = numba.get_num_threads()
         numba.set_num_threads(min(self.threads if self.parallel else 1, numba.config.NUMBA_NUM_THREADS))
         try:
