@@ -306,3 +306,35 @@ def test_cli_import_export_info_run(tmp_path, capsys):
     assert main(["run", str(model), "--inputs", str(tmp_path / "x.npy"), "--quiet", "--out", str(out)]) == 0
     again = snn.Results.load(out)
     assert np.array_equal(again.spikes["output"].steps, res.spikes["output"].steps)
+
+
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [
+        ("Conv1d", dict(stride=2, padding=1, dilation=2, groups=2)),
+        ("Conv1d", dict(stride=1, padding="same", dilation=1, groups=1)),
+        ("Conv2d", dict(stride=(2, 1), padding=(1, 0), dilation=1, groups=2)),
+        ("Conv2d", dict(stride=1, padding="same", dilation=(1, 2), groups=1)),
+    ],
+)
+def test_convolution_matrices_equal_torch(kind, kwargs):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from snn.nir.linear import transfer
+
+    rng = np.random.default_rng(3)
+    nd = 1 if kind == "Conv1d" else 2
+    spatial = (9,) if nd == 1 else (7, 6)
+    c_in, c_out, groups = 4, 6, kwargs["groups"]
+    w = rng.normal(size=(c_out, c_in // groups, *(3,) * nd))
+    b = rng.normal(size=c_out)
+    node = getattr(nir, kind)(spatial if nd == 2 else spatial[0], w, kwargs["stride"], kwargs["padding"],
+                              kwargs["dilation"], groups, b)  # fmt: skip
+    x = rng.normal(size=(c_in, *spatial))
+    t, bias, out_shape, _ = transfer("c", node, (c_in, *spatial), 1e-4)
+    conv = F.conv1d if nd == 1 else F.conv2d
+    want = conv(torch.as_tensor(x)[None], torch.as_tensor(w), torch.as_tensor(b), stride=kwargs["stride"],
+                padding=kwargs["padding"], dilation=kwargs["dilation"], groups=groups)[0].numpy()  # fmt: skip
+    assert out_shape == want.shape
+    np.testing.assert_allclose(x.ravel() @ t + bias, want.ravel(), rtol=1e-12, atol=1e-12)
