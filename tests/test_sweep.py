@@ -167,3 +167,11 @@ def test_cli_table_and_plots(tmp_path, capsys):
     assert "one or two swept parameters" in capsys.readouterr().err
     assert main([*argv[:2], "--param", "a.tau_m", "--scheduler", "synchronous"]) == 2
     assert "NAME.PARAM=V1,V2" in capsys.readouterr().err
+    # --function FILE.py:NAME adds its columns; without -o the table goes to stdout
+    fn = tmp_path / "fn.py"
+    fn.write_text("def last(res):\n    return {'last_step': int(res.spikes['a'].steps.max(initial=-1))}\n")
+    assert main([*argv[:4], "--function", f"{fn}:last", "--scheduler", "synchronous", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "run,seed,a.tau_m,a.spikes,a.rate_hz,last_step,error" and len(lines) == 3
+    assert main([*argv[:2], "--function", f"{fn}:nope", "--scheduler", "synchronous"]) == 2
+    assert "defines no function 'nope'" in capsys.readouterr().err

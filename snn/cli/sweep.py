@@ -125,17 +125,17 @@ def run(args: argparse.Namespace) -> int:
         plot=args.plot,
         **options,
     )
+    if args.out is None:  # no file: the table on stdout (also with --quiet)
+        import csv
+        import sys
+
+        from ..sweep.table import cell
+
+        w = csv.writer(sys.stdout)
+        w.writerow(result.columns)
+        for row in result.rows:
+            w.writerow([cell(row.get(c)) for c in result.columns])
     if not args.quiet:
-        if args.out is None:  # no file: the table on stdout
-            import csv
-            import sys
-
-            from ..sweep.table import cell
-
-            w = csv.writer(sys.stdout)
-            w.writerow(result.columns)
-            for row in result.rows:
-                w.writerow([cell(row.get(c)) for c in result.columns])
         failed = result.errors
         print(
             f"{len(result.rows)} runs, {len(failed)} failed" + (f"; table in {args.out}" if args.out else "")
