@@ -20,7 +20,7 @@ nir = pytest.importorskip("nir")
 import snn.nir  # noqa: E402
 
 GRAPHS = Path(__file__).parent / "nir_graphs"
-CASES = ("snn_leaky", "snn_synaptic", "snn_rleaky")
+CASES = ("snn_leaky", "snn_synaptic", "snn_rleaky", "snn_conv")
 
 
 def _spikes_at_lag(imported, inputs, node, n, backend="numba"):
@@ -49,6 +49,7 @@ def test_snntorch_exports_give_snntorch_spikes(case):
     assert imported.lags[imported.names[_node(imported, keys[-1][8:])]] == 2  # two layers
     total = 0
     for trial, x in enumerate(data["inputs"]):
+        x = x.reshape(x.shape[0], -1)
         for key in keys:
             want = data[key][trial]
             got = _spikes_at_lag(imported, x, _node(imported, key[8:]), want.shape[1])
@@ -103,14 +104,15 @@ def test_fresh_snntorch_networks_on_unseen_inputs():
     torch = pytest.importorskip("torch")
     make = _make_graphs()
     gen = torch.Generator().manual_seed(2026)
-    for name, (model, n_in) in make.cases(gen).items():
-        x = (torch.rand(3, 80, n_in, generator=gen) < 0.35).float()
+    for name, (model, shape) in make.cases(gen).items():
+        x = make.inputs(gen, 3, 80, shape, p=0.35)
         graph = make.export(model, x)
         spikes = make.run(model, x)
         imported = snn.nir.read(graph, dt=1e-4)
         for key, want in spikes.items():
             for trial in range(x.shape[0]):
-                got = _spikes_at_lag(imported, x[trial].numpy(), _node(imported, key), want.shape[2])
+                flat = x[trial].numpy().reshape(x.shape[1], -1)
+                got = _spikes_at_lag(imported, flat, _node(imported, key), want.shape[2])
                 assert np.array_equal(got, want[trial]), (name, key, trial)
 
 

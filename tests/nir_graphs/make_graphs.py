@@ -3,8 +3,9 @@
 Each case builds a small snnTorch network with random per-neuron parameters (reset to
 zero, ``reset_delay=False``: the only configuration NIR can express, see docs/nir.md),
 exports it with snnTorch's own NIR exporter, runs it in snnTorch on random inputs and
-saves, next to ``CASE.nir``, ``CASE.npz`` with ``inputs`` (trials, steps, n_in) and
-``spikes__NODE`` (trials, steps, n) of every neuron node, named as in the graph.
+saves, next to ``CASE.nir``, ``CASE.npz`` with ``inputs`` (trials, steps, *input shape) and
+``spikes__NODE`` (trials, steps, n; flattened in C order) of every neuron node, named as in
+the graph.
 
 ``norse_lifbox`` is the same for a Norse LIFBoxCell network (exported with Norse's
 ``to_nir(dt=1e-3)``, whose time constants are dt times too small: norse#411, so it
@@ -71,8 +72,20 @@ def _linear(n_in, n_out, gen, bias=True, scale=2.0):
     return lin
 
 
+def _conv_net(gen):
+    """Conv2d (1 -> 2 channels, 6 x 6 -> 4 x 4) -> Leaky -> AvgPool2d(2) -> Flatten -> Linear -> Leaky."""
+    conv = torch.nn.Conv2d(1, 2, 3)
+    with torch.no_grad():
+        conv.weight.copy_(torch.rand(2, 1, 3, 3, generator=gen) * 0.8 - 0.1)
+        conv.bias.copy_(torch.rand(2, generator=gen) * 0.2 - 0.1)
+    return torch.nn.Sequential(
+        conv, _leaky((2, 4, 4), gen), torch.nn.AvgPool2d(2), torch.nn.Flatten(), _linear(8, 5, gen, scale=3.0),
+        _leaky(5, gen),
+    )  # fmt: skip
+
+
 def cases(gen):
-    """name -> (Sequential, n_in)."""
+    """name -> (Sequential, input shape)."""
     return {
         "snn_leaky": (torch.nn.Sequential(_linear(10, 16, gen), _leaky(16, gen), _linear(16, 6, gen), _leaky(6, gen)), 10),
         "snn_synaptic": (
@@ -83,6 +96,7 @@ def cases(gen):
             torch.nn.Sequential(_linear(10, 16, gen), _rleaky(16, gen), _linear(16, 6, gen), _leaky(6, gen)),
             10,
         ),
+        "snn_conv": (_conv_net(gen), (1, 6, 6)),
     }  # fmt: skip
 
 
@@ -104,7 +118,13 @@ def run(model, x):
             model(x[:, t])
     for h in hooks:
         h.remove()
-    return {k: np.stack(v, axis=1) for k, v in out.items()}
+    return {k: np.stack(v, axis=1).reshape(x.shape[0], x.shape[1], -1) for k, v in out.items()}
+
+
+def inputs(gen, trials, steps, shape, p=0.3):
+    """Random 0/1 inputs, (trials, steps, *shape) float."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return (torch.rand(trials, steps, *shape, generator=gen) < p).float()
 
 
 def export(model, x):
@@ -173,8 +193,8 @@ def write_norse(gen) -> None:
 def main() -> None:
     """Write CASE.nir and CASE.npz for every case."""
     gen = torch.Generator().manual_seed(14)
-    for name, (model, n_in) in cases(gen).items():
-        x = (torch.rand(TRIALS, STEPS, n_in, generator=gen) < 0.3).float()
+    for name, (model, shape) in cases(gen).items():
+        x = inputs(gen, TRIALS, STEPS, shape)
         graph = export(model, x)
         spikes = run(model, x)
         nir.write(HERE / f"{name}.nir", graph)
