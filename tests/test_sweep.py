@@ -175,3 +175,26 @@ def test_cli_table_and_plots(tmp_path, capsys):
     assert lines[0] == "run,seed,a.tau_m,a.spikes,a.rate_hz,last_step,error" and len(lines) == 3
     assert main([*argv[:2], "--function", f"{fn}:nope", "--scheduler", "synchronous"]) == 2
     assert "defines no function 'nope'" in capsys.readouterr().err
+
+
+def test_parquet_output_and_resume(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "t.parquet"
+    calls = []
+
+    def stop_at_second(res):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return {}
+
+    params = {"a.tau_m": [10.0, 20.0]}
+    with pytest.raises(KeyboardInterrupt):
+        snn.sweep(tiny(), params, seeds=[0, 1], out=out, function=stop_at_second, **SYNC)
+    res = snn.sweep(tiny(), params, seeds=[0, 1], out=out, **SYNC)
+    assert res.rows == snn.sweep(tiny(), params, seeds=[0, 1], **SYNC).rows
+    table = pq.read_table(out).to_pylist()
+    assert [r["run"] for r in table] == [0, 1, 2, 3] and [r["a.spikes"] for r in table] == [
+        r["a.spikes"] for r in res.rows
+    ]
+    assert not (tmp_path / "t.parquet.partial.csv").exists()
