@@ -340,3 +340,24 @@ def test_convolution_matrices_equal_torch(kind, kwargs):
                 padding=kwargs["padding"], dilation=kwargs["dilation"], groups=groups)[0].numpy()  # fmt: skip
     assert out_shape == want.shape
     np.testing.assert_allclose(x.ravel() @ t + bias, want.ravel(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_file_that_fails_nirs_type_check_still_imports(tmp_path):
+    # an Input with a batch dimension ([1, 3], as Norse writes for a batched sample) fails
+    # nir.read's type check; the importer reads it unchecked and checks shapes itself
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(np.array([1, 3])),
+            "a": nir.Linear(np.full((2, 3), 0.6)),
+            "l": nir.LIF(np.full(2, 1e-3), np.full(2, 10.0), np.zeros(2), np.full(2, 0.5)),
+            "output": nir.Output(np.array([2])),
+        },
+        edges=[("input", "a"), ("a", "l"), ("l", "output")],
+        type_check=False,
+    )
+    nir.write(tmp_path / "batch.nir", graph)
+    with pytest.raises(ValueError, match="type mismatch"):
+        nir.read(tmp_path / "batch.nir")
+    imported = snn.nir.read(tmp_path / "batch.nir", dt=1e-4)
+    x = np.ones((10, 3), np.uint8)
+    assert _spikes_at_lag(imported, x, "l", 2).any()

@@ -72,8 +72,11 @@ def read(source, dt: float | None = None, *, duration_steps: int = 100, seed: in
         if not path.is_file():
             raise NetworkError(f"NIR file {path} not found")
         try:
-            graph = nir.read(path)
-        except Exception as exc:  # h5py, KeyError, type-check ValueError
+            try:
+                graph = nir.read(path)
+            except ValueError:  # nir's type check (e.g. an Input with a batch dim, Norse's exports):
+                graph = nir.read(path, type_check=False)  # our own shape checks name the node
+        except Exception as exc:  # h5py, KeyError, ...
             raise NetworkError(f"NIR file {path}: cannot read it ({type(exc).__name__}: {exc})") from None
     elif isinstance(source, nir.NIRGraph):
         graph = source
