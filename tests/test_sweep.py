@@ -8,6 +8,7 @@ rows. The Dask schedulers are tested in tests/test_sweep_dask.py.
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -90,6 +91,12 @@ def test_function_columns_errors_and_run_settings():
     assert ok["error"] == "" and isinstance(ok["first_step"], int)
     assert bad["error"].startswith("FitError") and "weight" in bad["error"] and "\n" not in bad["error"]
     assert res.errors == [bad]
+    listed = snn.sweep(net, runs=[{"a.tau_m": 10.0}, {"ff.weight": 3.0, "network.seed": 9}], **SYNC)
+    assert listed.columns[:5] == ["run", "seed", "a.tau_m", "ff.weight", "network.seed"]
+    assert [r.get("ff.weight") for r in listed.rows] == [None, 3.0] and not listed.errors
+    ff = dataclasses.replace(net.projections["ff"], weight=3.0)
+    changed = dataclasses.replace(net, seed=9, projections={**net.projections, "ff": ff})
+    assert listed.rows[1]["a.spikes"] == snn.simulate(changed, progress=False).spike_counts["a"]
     short = snn.sweep(net, {"duration": [20.0, 40.0]}, **SYNC).rows
     assert short[0]["seed"] == "" and short[0]["a.spikes"] <= short[1]["a.spikes"]
 
