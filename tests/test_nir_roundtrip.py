@@ -68,3 +68,28 @@ def test_the_nir_numbers_alone_give_the_same_spikes():
     assert len(a.spikes["neurons"]) > 20
     assert np.array_equal(a.spikes["neurons"].steps, b.spikes["neurons"].steps)
     assert np.array_equal(a.spikes["neurons"].ids, b.spikes["neurons"].ids)
+
+
+def test_board_run_and_hdl_take_a_nir_file(tmp_path, capsys):
+    from snn.cli import hdl, main
+
+    net = snn.io.load(EXAMPLES / "board_demo.toml")
+    model = snn.nir.save(net, tmp_path / "demo.nir")
+    out = tmp_path / "spikes.npz"
+    assert main(["board", "run", str(model), "--port", "sim", "--baud", "3000000", "--save", str(out)]) == 0
+    saved = np.load(out)
+    res = snn.simulate(net, "fixed")
+    groups = [g.name for g in net.lif_groups]
+    built = net.build()
+    steps = np.concatenate([res.spikes[g].steps for g in groups])
+    neurons = np.concatenate([res.spikes[g].ids + built.lif_slices[g].start for g in groups])
+    order = np.lexsort((neurons, steps))
+    assert steps.size > 0
+    assert np.array_equal(saved["steps"], steps[order]) and np.array_equal(saved["neurons"], neurons[order])
+    # snn hdl verilog/test/build read it through a network file (the core's spec: default)
+    parser = __import__("snn.cli", fromlist=["build_parser"]).build_parser()
+    spec, path = hdl.resolve(parser.parse_args(["hdl", "test", str(model)]))
+    assert path.suffix == ".toml" and list(snn.io.load(path).populations) == ["input", "neurons"]
+    leaky = Path(__file__).parent / "nir_graphs" / "snn_leaky.nir"
+    with pytest.raises(snn.NetworkError, match="snn_leaky.nir: the network does not fit the default core"):
+        hdl.resolve(parser.parse_args(["hdl", "test", str(leaky), "--dt", "1e-4"]))

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import io
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``board`` and its subcommands."""
@@ -121,9 +119,9 @@ def _rtl_size_for(path: Path | None) -> int:
     """A simulated core just large enough for the network: simulation time grows with it."""
     if path is None:
         return 16
-    from snn import io
+    from ..nir import load_file
 
-    net = io.load(path)
+    net = load_file(path)  # a network file or a NIR graph with its dt (snn.nir)
     need = max(net.n_sources, net.n_neurons, 8)
     return 1 << (need - 1).bit_length()
 
@@ -147,7 +145,9 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def _load(board, path: Path):
-    network = io.load(path)
+    from ..nir import load_file
+
+    network = load_file(path)  # a network file or a NIR graph with its dt (snn.nir)
     t0 = time.perf_counter()
     q = board.load(network)
     built = q.built

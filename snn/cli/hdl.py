@@ -72,6 +72,9 @@ def _target(parser: argparse.ArgumentParser) -> None:
         "target", metavar="NETWORK_OR_SPEC", type=Path, nargs="?", help="network or CoreSpec file"
     )
     parser.add_argument("--spec-json", metavar="JSON", help="the CoreSpec as JSON (instead of a file)")
+    parser.add_argument(
+        "--dt", type=float, metavar="DT", help="a NIR file's timestep in its time unit (when it has none)"
+    )
 
 
 def resolve(args: argparse.Namespace):
@@ -85,6 +88,8 @@ def resolve(args: argparse.Namespace):
     if args.target is None:
         raise NetworkError("give a network or CoreSpec file, or --spec-json")
     path = args.target
+    if path.suffix.lower() == ".nir":  # a NIR graph: imported into a network file (snn.nir)
+        path = _from_nir(path, getattr(args, "dt", None))
     text = path.read_text()
     if path.suffix == ".json":
         try:
@@ -102,9 +107,19 @@ def resolve(args: argparse.Namespace):
         spec = CoreSpec()
         problems = fit_problems(io.load(path), spec)
         if problems:
-            raise NetworkError(f"{path}: the network does not fit the default core: {problems[0]}")
+            raise NetworkError(f"{args.target}: the network does not fit the default core: {problems[0]}")
         return spec, path
     return _spec(doc, str(path)), None
+
+
+def _from_nir(path: Path, dt: float | None) -> Path:
+    import tempfile
+
+    from .. import io
+    from ..nir import load_file
+
+    network = load_file(path, dt)
+    return io.save(network, Path(tempfile.mkdtemp(prefix="snn-nir-")) / (path.stem + ".toml"))
 
 
 def _spec(fields, where: str) -> CoreSpec:
