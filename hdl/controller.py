@@ -8,7 +8,7 @@ stream the next step's inputs while a step runs (the input list is double-buffer
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -173,9 +173,10 @@ class Controller(wiring.Component):
                     m.next = "IDLE"
             with m.State("RESET"):
                 m.d.comb += self.phase.eq(Phase.RESET)
-                m.d.sync += waiting.eq(
-                    waiting & ~Mux(self.learn_done, 0b10, 0) & ~Mux(self.neuron_done, 0b01, 0)
-                )
+                # bit 0: the neuron engine, bit 1: the learning engine (``~Mux(done, 0b01, 0)``
+                # was one bit wide and cleared bit 1 at once: the learning engine's reset pass,
+                # K + 3 N cycles, then ran into the first step and swallowed its learning)
+                m.d.sync += waiting.eq(waiting & ~Cat(self.neuron_done, self.learn_done))
                 with m.If(waiting == 0):
                     m.d.sync += self.reset.eq(0)
                     m.next = "IDLE"

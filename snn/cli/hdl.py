@@ -78,13 +78,19 @@ def _target(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve(args: argparse.Namespace):
-    """``(spec, network_path or None)`` from the command line."""
+    """``(spec, network_path or None)`` from the command line.
+
+    ``--spec-json`` with a network file: the network on that core (it must fit it).
+    """
+    spec = None
     if args.spec_json is not None:
         try:
             fields = json.loads(args.spec_json)
         except json.JSONDecodeError as exc:
             raise NetworkError(f"--spec-json: not valid JSON: {exc}") from None
-        return _spec(fields, "--spec-json"), None
+        spec = _spec(fields, "--spec-json")
+        if args.target is None:
+            return spec, None
     if args.target is None:
         raise NetworkError("give a network or CoreSpec file, or --spec-json")
     path = args.target
@@ -104,11 +110,14 @@ def resolve(args: argparse.Namespace):
         from .. import io
         from ..quantize import fit_problems
 
-        spec = CoreSpec()
+        core = "the default core" if spec is None else "the --spec-json core"
+        spec = spec or CoreSpec()
         problems = fit_problems(io.load(path), spec)
         if problems:
-            raise NetworkError(f"{args.target}: the network does not fit the default core: {problems[0]}")
+            raise NetworkError(f"{args.target}: the network does not fit {core}: {problems[0]}")
         return spec, path
+    if spec is not None:
+        raise NetworkError(f"{path}: give a CoreSpec file or --spec-json, not both")
     return _spec(doc, str(path)), None
 
 
@@ -163,7 +172,7 @@ def run_test(args: argparse.Namespace) -> int:
     from timing_check import predicted
 
     if network is not None:
-        cases = [{"network": str(network.resolve()), "steps": args.steps or 20}]
+        cases = [{"network": str(network.resolve()), "steps": args.steps or 20, "spec": spec.to_dict()}]
     else:
         size = {"max_inputs": min(spec.max_inputs, 16), "max_neurons": min(spec.max_neurons, 16)}
         from conformance import load_case, plastic_blocks_complete
@@ -183,16 +192,26 @@ def run_test(args: argparse.Namespace) -> int:
         except AssertionError as exc:
             print(f"snn hdl test: FAILED: {exc}", file=sys.stderr)
             return 1
+    differ = 0
     for result in results:
         cycles = result["cycles"]
         formula = [predicted(spec, result["case"], spikes, inputs) for spikes, inputs in result["events"]]
         label = result["case"].get("network") or f"random network {result['case']['seed']}"
-        match = "matches" if formula == cycles else "DIFFERS from"
         print(
             f"ok: {label}: {len(cycles)} steps identical to the simulator, {result['spikes']} spikes; "
-            f"{sum(cycles)} cycles, {match} the formula ({sum(formula)})"
+            f"{sum(cycles)} cycles, {'matches' if formula == cycles else 'DIFFERS from'} the formula "
+            f"({sum(formula)})"
         )
-    return 0
+        wrong = [t for t, (a, b) in enumerate(zip(cycles, formula, strict=True)) if a != b]
+        if wrong:
+            differ += 1
+            t = wrong[0]
+            print(
+                f"snn hdl test: FAILED: {label}: the cycle formula (hdl/timing.py) differs from the "
+                f"Verilog at {len(wrong)} steps, first at step {t}: {cycles[t]} measured, {formula[t]} predicted",
+                file=sys.stderr,
+            )
+    return 1 if differ else 0
 
 
 def run_build(args: argparse.Namespace) -> int:

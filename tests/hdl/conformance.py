@@ -116,12 +116,14 @@ async def run_network(
 def load_case(case: dict):
     """``(network, quantized)`` of a case: ``{"seed", "stdp", "max_inputs", "max_neurons", "steps"}``
     (a random network; with ``"spec"``, quantized for that CoreSpec's widths) or
-    ``{"network": path, "steps"}`` (a network file, on the default core)."""
+    ``{"network": path, "steps"}`` (a network file, quantized for the default core, or with
+    ``"spec"`` for that CoreSpec)."""
     from snn import io, quantize
 
     if "network" in case:
         network = io.load(case["network"])
-        return network, quantize(network, require_fit=True)
+        spec = CoreSpec.from_dict(case["spec"]) if "spec" in case else CoreSpec()
+        return network, quantize(network, spec, require_fit=True)
     from random_networks import random_case, random_network
 
     if "spec" in case and CoreSpec.from_dict(case["spec"]) != CoreSpec(

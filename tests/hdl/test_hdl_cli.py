@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from cocotb_run import have_icarus
@@ -45,3 +46,19 @@ def test_hdl_test_runs_random_networks(capsys):
     assert main(["hdl", "test", "--spec-json", SMALL, "--networks", "1", "--steps", "20"]) == 0
     out = capsys.readouterr().out
     assert "identical to the simulator" in out and "matches the formula" in out
+
+
+@pytest.mark.skipif(not have_icarus(), reason="Icarus Verilog (iverilog) is not installed")
+def test_hdl_test_network_file_formula_and_failure(capsys, monkeypatch):
+    """A network file on a small core whose cycles differ from a (wrong) formula: exit 1."""
+    import timing_check
+
+    from hdl import timing
+
+    net = str(Path(__file__).resolve().parent / "networks" / "silent.toml")
+    small = json.dumps({"max_inputs": 4, "max_neurons": 4})
+    monkeypatch.setattr(timing_check, "step_cycles", lambda *a, **k: timing.step_cycles(*a, **k) + 1)
+    assert main(["hdl", "test", net, "--spec-json", small, "--steps", "4"]) == 1
+    captured = capsys.readouterr()
+    assert "DIFFERS from the formula" in captured.out
+    assert "differs from the Verilog at 4 steps, first at step 0" in captured.err

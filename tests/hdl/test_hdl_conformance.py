@@ -11,6 +11,7 @@ all happen.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from cocotb_run import have_icarus, run_cocotb
@@ -31,6 +32,14 @@ CASES = [
     for s in seeds
 ]
 CHUNKS = 4
+# network files on a core larger than each network (16 x 16: the learning engine's reset
+# pass, K + 3 N cycles, is longer than the neuron engine's), on the Verilog
+NETWORKS = Path(__file__).resolve().parent / "networks"
+FILE_SPEC = CoreSpec(max_inputs=16, max_neurons=16)
+FILE_STEPS = 30
+FILES = sorted(NETWORKS.glob("*.toml")) + [
+    Path(__file__).resolve().parents[2] / "examples" / "networks" / "board_demo.toml"
+]
 
 
 def test_cases_exercise_the_arithmetic():
@@ -64,7 +73,23 @@ def test_conformance_verilog_cocotb(tmp_path):
     assert len(results) == len(cases)
     for result in results:
         assert result["spikes"] > 0
-        for step, (cycles, (spikes, inputs)) in enumerate(
-            zip(result["cycles"], result["events"], strict=True)
-        ):
-            assert cycles == predicted(SPEC, result["case"], spikes, inputs), f"step {step}"
+        assert_formula(SPEC, result)
+
+
+def assert_formula(spec, result):
+    """Every step's measured cycles equal :func:`hdl.timing.step_cycles`."""
+    for step, (cycles, (spikes, inputs)) in enumerate(zip(result["cycles"], result["events"], strict=True)):
+        formula = predicted(spec, result["case"], spikes, inputs)
+        assert cycles == formula, (
+            f"{result['case']}: step {step}: {cycles} cycles measured, formula {formula}"
+        )
+
+
+@pytest.mark.skipif(not have_icarus(), reason="Icarus Verilog (iverilog) is not installed")
+def test_network_files_verilog_cycles(tmp_path):
+    """Edge-case network files and an example: identical to the simulator, cycles = formula."""
+    cases = [{"network": str(path), "steps": FILE_STEPS} for path in FILES]
+    results = run_cocotb(FILE_SPEC, cases, tmp_path)
+    assert len(results) == len(cases)
+    for result in results:
+        assert_formula(FILE_SPEC, result)
