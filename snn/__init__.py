@@ -1,6 +1,6 @@
 """snn: describe a LIF network once; simulate it, and run it bit-exactly on an FPGA core."""
 
-from . import io
+from . import io, nir  # nir: snn.nir.load/save (the nir package is imported only when used)
 from .connectivity import AllToAll, FixedInDegree, FixedProbability, OneToOne, Sparse
 from .core_spec import CoreSpec
 from .errors import FitError, NetworkError
@@ -42,4 +42,5 @@ __all__ = [
     "trial_seed",
     "__version__",
     "io",
+    "nir",
 ]
