@@ -45,6 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(
             "--timeout", type=float, default=0.2, help="base reply time-out in seconds (default 0.2)"
         )
+        _add_faults(p)
         p.set_defaults(func=_guarded(func))
         return p
 
@@ -71,7 +72,37 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     read.add_argument("--save", type=Path, help="write what was read to this .npz")
     sim = sub.add_parser("sim", help="serve a simulated core on a pseudo-terminal until interrupted")
     sim.add_argument("--baud", type=int, help="pace the line like a UART at this rate (default: no pacing)")
-    sim.set_defaults(func=run_sim)
+    _add_faults(sim)
+    sim.set_defaults(func=_guarded(run_sim), board_command="sim")
+
+
+def _add_faults(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--faults",
+        metavar="SPEC",
+        help="rehearse a noisy cable on --port sim: fault rates per byte such as "
+        "drop=0.01,dup=0.01,flip=0.01 (also truncate=, delay=, per=frame, delay_ms=, seed=)",
+    )
+
+
+def _fault_rates(args: argparse.Namespace):
+    """The ``--faults`` option read (None when absent); only ``--port sim`` takes it."""
+    from firmware_host.transports import FaultRates, FaultSpecError
+
+    if getattr(args, "faults", None) is None:
+        return None
+    if getattr(args, "port", "sim") != "sim":
+        raise FaultSpecError(f"--faults applies to --port sim only, not --port {args.port}")
+    return FaultRates.parse(args.faults)
+
+
+def _report_faults(server) -> None:
+    """One line on what the injector did (``--faults``)."""
+    c, rates = server.device.counts, server.device.rates
+    print(
+        f"faults injected ({rates.describe()}): {c.dropped} dropped, {c.duplicated} duplicated, "
+        f"{c.flipped} flipped, {c.truncated} truncated, {c.delayed} delayed, in {c.bytes:,} bytes"
+    )
 
 
 def _guarded(func):
@@ -81,10 +112,14 @@ def _guarded(func):
         import serial
 
         from firmware_host.errors import BoardError
+        from firmware_host.transports import FaultSpecError
 
         try:
-            return func(args)
-        except (BoardError, serial.SerialException) as exc:
+            status = func(args)
+            if getattr(args, "fault_server", None) is not None:
+                _report_faults(args.fault_server)
+            return status
+        except (BoardError, serial.SerialException, FaultSpecError) as exc:
             print(f"snn board {args.board_command}: error: {exc}", file=sys.stderr)
             return 2
 
@@ -99,6 +134,18 @@ RTL_TIMEOUT = 2.0  # s: the simulated gateware answers far slower than a board
 def _open(args: argparse.Namespace):
     from firmware_host.board import Board
 
+    rates = _fault_rates(args)
+    if rates:
+        from firmware_host.transports import link_options, serve_simulated
+
+        server = serve_simulated(baud=args.baud, faults=rates)
+        try:
+            with Board(server.port, args.baud, timeout=args.timeout, **link_options(rates)) as board:
+                yield board
+        finally:
+            server.close()
+            args.fault_server = server  # reported after the command's own output
+        return
     if args.port != RTL_PORT:
         with Board(args.port, args.baud, timeout=args.timeout) as board:
             yield board
@@ -241,7 +288,7 @@ def run_sim(args: argparse.Namespace) -> int:
     """``snn board sim``: a simulated core on a pty, until Ctrl-C."""
     from firmware_host.transports import serve_simulated
 
-    server = serve_simulated(baud=args.baud)
+    server = serve_simulated(baud=args.baud, faults=_fault_rates(args))
     print(f"simulated core on {server.port}; use --port {server.port} (Ctrl-C to stop)", flush=True)
     try:
         while server.error is None:
