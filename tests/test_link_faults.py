@@ -15,22 +15,18 @@ from test_board import fixed_simulation, learning_network
 
 from firmware_host.board import Board
 from firmware_host.memory_map import Region, region_size
-from firmware_host.protocol import word_format
 from firmware_host.transports import FaultInjector, FaultRates, FaultSpecError, fault_rates
 from snn.core_spec import CoreSpec
 
 # short frames survive a noisy line; more tries, since about one frame in three is hit
 NOISY = dict(baud=3_000_000, timeout=0.01, retries=24, max_payload=48, faults=0.01)
 REGIONS = (Region.FF_WEIGHT, Region.REC_WEIGHT, Region.NEURON_PARAM, Region.NEURON_STATE)
-
-
-def _random_words(
-    rng: np.random.Generator, spec: CoreSpec, region: Region, index: int, count: int
-) -> np.ndarray:
-    fmt = word_format(spec, region, index, count)
-    lo = np.where(fmt.signed, -(1 << (fmt.bits - 1)), 0)
-    hi = np.where(fmt.signed, (1 << (fmt.bits - 1)) - 1, (1 << fmt.bits) - 1)
-    return lo + (rng.random(count) * (hi - lo + 1)).astype(np.int64)
+# the soak benchmark's module: its random words here, its soak below
+_SOAK = importlib.util.spec_from_file_location(
+    "link_soak", Path(__file__).parents[1] / "bench" / "link_soak.py"
+)
+link_soak = importlib.util.module_from_spec(_SOAK)
+_SOAK.loader.exec_module(link_soak)
 
 
 def test_a_thousand_operations_through_a_noisy_line():
@@ -47,7 +43,7 @@ def test_a_thousand_operations_through_a_noisy_line():
                 for b in blocks:
                     index = int(b) * block + int(rng.integers(0, block // 2))
                     count = int(rng.integers(1, block // 2 + 1))
-                    words = _random_words(rng, spec, region, index, count)
+                    words = link_soak.random_words(rng, spec, region, index, count)
                     writes.append((region, index, words))
                     mirror[region][index : index + count] = words
             board.write(writes)
@@ -253,11 +249,6 @@ def test_board_cli_faults(capsys):
 
 
 def test_soak_finds_no_silent_corruption():
-    spec = importlib.util.spec_from_file_location(
-        "link_soak", Path(__file__).parents[1] / "bench" / "link_soak.py"
-    )
-    link_soak = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(link_soak)
     small = CoreSpec(max_inputs=16, max_neurons=16)
     result = link_soak.soak(128, "drop=0.01,dup=0.01,flip=0.01", seed=1, spec=small, words=16, batch=16)
     assert result["operations"] == 128 and result["silent_corruptions"] == 0 and result["errors"] == 0
