@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import pickle
+import stat
 import tokenize
 import tomllib
 import zipfile
@@ -41,6 +42,8 @@ FORMAT = "snn-network/1"
 NPZ_PREFIX = "npz:"
 # Neuron lists of state recordings up to this length stay inline in the TOML.
 INLINE_MAX = 8
+# The largest TOML file read: arrays belong in the sidecar, text parsing is slow and wide.
+MAX_TOML_BYTES = 256 * 2**20
 
 # What a TOML value may be, by kind; the text is what an error message asks for.
 KINDS = {
@@ -311,6 +314,16 @@ def load(path: str | Path) -> Network:
 
 def _read_toml(path: Path) -> dict:
     try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block, /dev/zero never end
+            raise NetworkError("is not a regular file (a pipe or a device); give the path of a .toml file")
+        if info.st_size > MAX_TOML_BYTES:
+            raise NetworkError(
+                f"is {format_bytes(info.st_size)}, more than the {format_bytes(MAX_TOML_BYTES)} a network "
+                "description may have; keep large arrays in the .npz sidecar (snn.io.save does)"
+            )
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:

@@ -5,6 +5,7 @@ status 2: no traceback, no hang, no numpy warning."""
 from __future__ import annotations
 
 import io as bytes_io
+import os
 import re
 import warnings
 import zipfile
@@ -299,3 +300,20 @@ def test_tiny_connection_probability_ends_without_synapses():
     pre, post = snn.FixedProbability(0.01).pairs(200, 300, False, np.random.default_rng(1))
     flat = pre * 300 + post
     assert np.all(np.diff(flat) > 0) and flat.max() < 200 * 300 and 450 < flat.size < 750
+
+
+def test_pipes_devices_and_huge_files_are_not_read(tmp_path, monkeypatch, capsys):
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # opening it would block until a writer came
+    for path in (fifo, "/dev/zero"):  # /dev/zero would never end
+        with pytest.raises(snn.NetworkError, match=r": is not a regular file \(a pipe or a device\)"):
+            io.load(path)
+        assert main(["validate", str(path)]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+    big = tmp_path / "big.toml"
+    big.write_text(HEAD + NET + "# " + "x" * 2000 + "\n")
+    monkeypatch.setattr(io, "MAX_TOML_BYTES", 1024)
+    with pytest.raises(
+        snn.NetworkError, match=r"big\.toml: is 2\.0\d KiB, more than the 1 KiB a network description"
+    ):
+        io.load(big)
