@@ -265,7 +265,8 @@ class Core(wiring.Component):
         for name, (depth, width, lanes) in mems.items():
             if name in ("ff", "rec"):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
-                mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width)
+                # two checkerboard banks when max_neurons (the row length) is a power of two
+                mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width, stride=n)
                 wr, rd = mem.wr, mem.rd
             else:
                 # block RAM without read-during-write logic: nobody reads the exclusive ones in a

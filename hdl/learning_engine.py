@@ -12,11 +12,16 @@ c. potentiation: for each neuron ``j`` that spiked, walk column ``j`` (one read 
    against the pre traces ``x_k``;
 d. bump the traces of the elements that spiked.
 
-A walk reads a weight every other cycle (``t``, even); it is written back, clipped to
-``[w_min, w_max]``, at ``t + 3`` (stage 1 forms ``A * trace``, stage 2 the rounding, the
-multiplicative factor and the bound), so a walk runs at one synapse per 2 cycles and never
-reads and writes the weights in one cycle, nor uses read data in the cycle after a write:
-the weight memories may be single-port (the core's SPRAM, ``hdl/weight_memory.py``).
+A walk reads a weight at ``t``; it is written back, clipped to ``[w_min, w_max]``, at
+``t + 3`` (stage 1 forms ``A * trace``, stage 2 the rounding, the multiplicative factor and
+the bound, stage 3 holds the write). The weight memories are single-port banks
+(:class:`hdl.weight_memory.WeightMemory`: SPRAM on the iCE40 UP): when ``max_neurons`` is a
+power of two, a matrix is two checkerboard banks (row parity xor column parity), so the
+write at ``t + 3`` and the read of the synapse 3 positions further along the row or column
+fall in different banks and a walk reads a weight every cycle (one synapse per cycle);
+otherwise (one bank) a walk reads every other cycle (``t`` even, writes at odd cycles: 2
+cycles per synapse). No read meets a write of its own bank, and no read data is used in
+the cycle after its bank was written.
 
 Multipliers: the decays and ``A * trace`` share one registered ``trace_bits x
 max(coef_bits, stdp_amp_bits)`` product (they never run in the same cycle; ``tsel`` picks
@@ -39,6 +44,7 @@ from snn.core_spec import CoreSpec
 
 from .arith import rnd
 from .memories import addr_width, enable_layout, read_port, rule_layout, write_port
+from .weight_memory import banked
 
 FF, REC = 0, 1
 PRE, POST = 0, 1
@@ -91,6 +97,7 @@ class LearningEngine(wiring.Component):
         round_bits = spec.stdp_frac_bits + spec.trace_frac_bits
         m = Module()
         rules = self.rules
+        one_per_cycle = banked(n_max)  # two weight banks: a walk reads every cycle
         # (matrix, side) -> (read port, write port), in TraceKind order
         traces = {
             key: (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"))
@@ -197,19 +204,20 @@ class LearningEngine(wiring.Component):
         # -- b, c. depression and potentiation walks ---------------------------------------
         line = Signal(range(lines))  # the row (LTD) or column (LTP) being walked
         size = Mux(ltp & (mat == FF), self.n_inputs, self.n_neurons)  # its length
-        gap = Signal()  # in a walk: the cycle after a read (no read issued)
+        gap = Signal()  # one bank: the cycle after a read (no read issued)
 
-        # pipeline: a read at t (even cycles of a walk), stage 1 at t + 1 has the weight and
-        # the partner's trace and forms A * trace, stage 2 holds its registers for t + 2 and
-        # t + 3 and writes at t + 3 (odd): a read and a write of the weights never share a
-        # cycle, and no read data is used in the cycle after a write (single-port weights)
-        v2, v3 = Signal(), Signal()
+        # pipeline: a read at t, stage 1 at t + 1 has the weight and the partner's trace and
+        # forms A * trace, stage 2 at t + 2 the new weight, registered for its write at t + 3:
+        # three positions (odd) after the read, so in the other bank of a checkerboard (one
+        # bank: reads at even and writes at odd cycles of a walk)
+        v2 = Signal()
+        p1 = Signal(range(lines))  # stage 1's position along the walk
         partner = selected  # the trace across the synapse: y_j (LTD) or x_k (LTP)
         partner_on = enable_bits[tsel]  # and its enable bit
         m1, ltp1 = tsel[1], ~tsel[0]  # stage 1's matrix and kind: from the partner's memory
         m2, ltp2 = Signal(), Signal()
         p2 = Signal(range(lines))  # stage 2's position along the walk
-        m.d.sync += [v2.eq(v1 & partner_on), v3.eq(v2)]
+        m.d.sync += v2.eq(v1 & partner_on)
         w1 = Signal(signed(W))
         m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
         w2 = Signal.like(w1)
@@ -218,8 +226,7 @@ class LearningEngine(wiring.Component):
             m.d.sync += [
                 m2.eq(m1),
                 ltp2.eq(ltp1),
-                p2.eq(e),
-                e.eq(e + 1),  # the next read's position
+                p2.eq(p1),
                 w2.eq(w1),
                 seen2.eq(partner != 0),  # not a compare's carry chain
             ]
@@ -239,14 +246,18 @@ class LearningEngine(wiring.Component):
         bounded = big | (~tiny & (delta[: W + 1].as_signed() > dist))
         step = Mux(ltp2, w2 + delta[:W], w2 - delta[:W])[:W]  # exact modulo 2^W
         updated = Mux(bounded, Mux(ltp2, rule2.w_max, rule2.w_min), step)
-        write = v3 & (seen2 | ~rule2.flags[1])
+        # stage 3: the write, registered (its address, data and matrix)
+        write3, m3 = Signal(), Signal()
+        addr3 = Signal.like(self.ff_wr.addr if k_max >= n_max else self.rec_wr.addr)
+        data3 = Signal(W)
+        m.d.sync += [
+            write3.eq(v2 & (seen2 | ~rule2.flags[1])),
+            m3.eq(m2),
+            addr3.eq(Mux(ltp2, weight_addr(p2, line), weight_addr(line, p2))),
+            data3.eq(updated),
+        ]
         for mt, (_, wr) in enumerate(weights):
-            with m.If(write & (m2 == mt)):
-                m.d.comb += [
-                    wr.addr.eq(Mux(ltp2, weight_addr(p2, line), weight_addr(line, p2))),
-                    wr.data.eq(updated),
-                    wr.en.eq(1),
-                ]
+            m.d.comb += [wr.addr.eq(addr3), wr.data.eq(data3), wr.en.eq(write3 & (m3 == mt))]
 
         # -- d. bumps: one trace per cycle (``tsel``: its memory, read data and rule) ----------
         bump = Mux(tsel[0], rule_sel.bump_post, rule_sel.bump_pre)
@@ -305,10 +316,12 @@ class LearningEngine(wiring.Component):
                 for rd, _ in weights:
                     m.d.comb += rd.addr.eq(Mux(ltp, weight_addr(e, line), weight_addr(line, e)))
                 m.d.comb += self.enable_rd.addr.eq(e)  # the partners' enable bits
-                # a read every other cycle: the cycles between are the write-backs' (stage 1
-                # moves ``e`` on)
+                # a read every cycle (two banks) or every other cycle (one bank: the cycles
+                # between are the write-backs')
                 with m.If(~gap):
-                    m.d.sync += [v1.eq(1), tsel.eq(Cat(~ltp, mat)), gap.eq(1)]
+                    m.d.sync += [v1.eq(1), tsel.eq(Cat(~ltp, mat)), p1.eq(e), e.eq(e + 1)]
+                    if not one_per_cycle:
+                        m.d.sync += gap.eq(1)
                     with m.If(e + 1 == size):
                         m.d.sync += [s.eq(s + 1), gap.eq(0)]
                         m.next = "FETCH"

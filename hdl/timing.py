@@ -24,11 +24,14 @@ def step_cycles(
     ltp_rec_cols: int = 0,
     ff_rule: bool = False,
     rec_rule: bool = False,
+    banked: bool = True,
 ) -> int:
     """Cycles from the STEP command to the STEP_DONE response of one timestep.
 
     ``ltd_*_rows``: spiking sources whose row is plastic (walked for depression);
-    ``ltp_*_cols``: spiking neurons whose column is plastic (walked for potentiation).
+    ``ltp_*_cols``: spiking neurons whose column is plastic (walked for potentiation);
+    ``banked``: the weights are two checkerboard banks (``hdl.weight_memory.banked(max_neurons)``,
+    a power-of-two ``max_neurons``): a walk takes one cycle per synapse, else two.
     """
     n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
     cycles = STEP_OVERHEAD + 6 * n  # neuron engine: 6 cycles per neuron
@@ -46,17 +49,21 @@ def step_cycles(
             ltp_rec_cols,
             ff_rule=ff_rule,
             rec_rule=rec_rule,
+            banked=banked,
         )
     return cycles
 
 
-def walk(length: int) -> int:
+def walk(length: int, banked: bool = True) -> int:
     """Cycles of one weight walk of ``length`` synapses in the learning engine's WALK state.
 
-    A read every other cycle (the cycles between are the write-backs: single-port weights),
-    leaving after the last read: ``2 * length - 1``; a walk of no synapse is skipped.
+    Two banks: a read every cycle (each written back 3 cycles later, in the other bank):
+    ``length``. One bank: a read every other cycle (the cycles between are the write-backs),
+    leaving after the last read: ``2 * length - 1``. A walk of no synapse is skipped.
     """
-    return 2 * length - 1 if length else 0
+    if not length:
+        return 0
+    return length if banked else 2 * length - 1
 
 
 def learn_cycles(
@@ -71,6 +78,7 @@ def learn_cycles(
     *,
     ff_rule: bool,
     rec_rule: bool,
+    banked: bool = True,
 ) -> int:
     """The learning engine's share of a step (its pass plus its hand-offs, ``LEARN_OVERHEAD``)."""
     # decay: the four trace memories one after another, those of a rule that is off skipped
@@ -78,8 +86,9 @@ def learn_cycles(
     # bumps: fetch, read, then one write per trace (an input's FF_PRE; a neuron's three)
     cycles += 3 * i + 5 * s
     # 3 cycles per listed source to fetch its row or column, then the walk of a plastic one
+    wn, wk = walk(n, banked), walk(k, banked)
     if ff_rule:
-        cycles += 3 * i + walk(n) * ltd_ff_rows + 3 * s + walk(k) * ltp_ff_cols
+        cycles += 3 * i + wn * ltd_ff_rows + 3 * s + wk * ltp_ff_cols
     if rec_rule:
-        cycles += 3 * s + walk(n) * ltd_rec_rows + 3 * s + walk(n) * ltp_rec_cols
+        cycles += 3 * s + wn * ltd_rec_rows + 3 * s + wn * ltp_rec_cols
     return cycles

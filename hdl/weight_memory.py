@@ -1,26 +1,33 @@
-"""A weight matrix as ONE single-port memory (the iCE40 UP's SPRAM, or its model elsewhere).
+"""A weight matrix in single-port memory (the iCE40 UP's SPRAM, or its model elsewhere).
 
 :class:`WeightMemory` has the read and write ports of a simple dual-port memory (the
 signatures :func:`hdl.memories.read_port` / :func:`hdl.memories.write_port` give the
-engines) but behaves as one single-port RAM: in a cycle with ``wr.en`` high the memory's
-address is ``wr.addr`` and the read of that cycle is lost (the read data of the next
-cycle is unspecified). Users must never read and write in the same cycle.
+engines) but is built from single-port RAM. With a row ``stride`` that is a power of two
+(the core's ``max_neurons``: weight ``a`` is row ``a >> L``, column ``a % 2^L``) it is two
+single-port **banks**, weight ``a`` in bank ``a[0] ^ a[L]`` (row parity xor column parity,
+a checkerboard): a read and a write in one cycle both happen when they fall in different
+banks, as those of two synapses an odd number of positions apart along a row or a column
+always do (the learning engine's walks: a read per cycle, each written back 3 cycles
+later). In a cycle whose read and write fall in the same bank (or always, without
+``stride``: one bank) the write takes the memory and the read is lost (its read data of
+the next cycle is unspecified). Users must never use such a read.
 
-- On an iCE40 UP platform (``platform.device`` starts with ``"iCE40UP"``) it is built
-  from ``SB_SPRAM256KA`` (16k x 16, one-cycle read latency, nibble write mask): weights of
-  up to 8 bits two per word (weight ``a`` in word ``a // 2``, byte ``a % 2``, written
-  through the mask ``0b0011``/``0b1100``, read byte chosen by the registered address
-  LSB), wider ones one per word; a matrix of more than 16k words takes several SPRAMs,
+- On an iCE40 UP platform (``platform.device`` starts with ``"iCE40UP"``) each bank is
+  built from ``SB_SPRAM256KA`` (16k x 16, one-cycle read latency, nibble write mask):
+  weights of up to 8 bits two per word (banked: the two rows ``2R``, ``2R + 1`` of the word's
+  columns, byte ``a[L]``; one bank: weight ``a`` in word ``a // 2``, byte ``a % 2``), written
+  through the mask ``0b0011``/``0b1100``, the read byte chosen by the registered address
+  bit; wider weights one per word; a bank of more than 16k words takes several SPRAMs,
   selected by the word address MSBs on ``CHIPSELECT`` with a registered output mux.
-- Elsewhere (simulation, ECP5, Verilog export) an :class:`hdl.block_memory.BlockMemory`
-  with the same single-port behaviour: its read port is disabled in a write cycle (the
-  read is lost; the read data keeps its last value), so the simulators run what the
+- Elsewhere (simulation, ECP5, Verilog export) one :class:`hdl.block_memory.BlockMemory`
+  per bank with the same behaviour: its read port is disabled in a cycle that writes it
+  (the read is lost; the read data keeps its last value), so the simulators run what the
   SPRAM build runs, and block RAM needs no read-during-write bypass.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, ClockSignal, Instance, Module, Mux, Signal, unsigned
+from amaranth.hdl import Array, Cat, ClockSignal, Instance, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import Out
@@ -37,25 +44,35 @@ def is_ice40_up(platform) -> bool:
     return str(getattr(platform, "device", "")).startswith("iCE40UP")
 
 
-def spram_count(depth: int, width: int) -> int:
-    """SB_SPRAM256KA a ``depth x width`` WeightMemory takes on an iCE40 UP."""
+def banked(stride: int | None) -> bool:
+    """Whether a matrix of row length ``stride`` is stored in two checkerboard banks."""
+    return stride is not None and stride >= 2 and stride & (stride - 1) == 0
+
+
+def spram_count(depth: int, width: int, stride: int | None = None) -> int:
+    """SB_SPRAM256KA a ``depth x width`` WeightMemory (row length ``stride``) takes on an iCE40 UP."""
     per_word = 2 if width <= 8 else 1
-    words = -(-depth // per_word)
-    return -(-words // SPRAM_WORDS)
+    banks = 2 if banked(stride) else 1
+    weights = -(-depth // banks)  # per bank
+    words = -(-weights // per_word)
+    return banks * -(-words // SPRAM_WORDS)
 
 
 class WeightMemory(wiring.Component):
-    """``depth`` words of ``width`` bits behind one read and one write port, single-ported.
+    """``depth`` words of ``width`` bits behind one read and one write port, in single-port banks.
 
     ``rd``: ``addr``/``en`` in, ``data`` out one cycle later (as a non-transparent
     :class:`~amaranth.lib.memory.ReadPort`); ``wr``: ``addr``/``data``/``en`` in. A write
-    takes the memory for its cycle: the read issued in that cycle is lost.
+    takes its bank for its cycle: a read of the same bank issued then is lost. ``stride``:
+    the row length, a power of two for two banks (see the module's docstring).
     """
 
-    def __init__(self, depth: int, width: int):
+    def __init__(self, depth: int, width: int, stride: int | None = None):
         if width > SPRAM_BITS:
             raise ValueError(f"WeightMemory words are at most {SPRAM_BITS} bits, got {width}")
         self.depth, self.width = depth, width
+        self.banks = 2 if banked(stride) else 1
+        self.row_bit = (stride.bit_length() - 1) if self.banks == 2 else None
         aw = addr_width(depth)
         super().__init__(
             {
@@ -64,59 +81,93 @@ class WeightMemory(wiring.Component):
             }
         )
 
+    def bank_of(self, addr):
+        """The bank of address ``addr`` (a value): row parity xor column parity."""
+        if self.banks == 1:
+            return Signal()
+        return addr[0] ^ addr[self.row_bit]
+
     def elaborate(self, platform):
         m = Module()
+        rbank, wbank = self.bank_of(self.rd.addr), self.bank_of(self.wr.addr)
         if is_ice40_up(platform):
-            addr = Signal(addr_width(self.depth))
-            m.d.comb += addr.eq(Mux(self.wr.en, self.wr.addr, self.rd.addr))
-            self._spram(m, addr)
+            self._spram(m, rbank, wbank)
+            return m
+        # the read of a bank is off while it is written: the write owns it for its cycle
+        depth = -(-self.depth // self.banks)
+        outs = []
+        for b in range(self.banks):
+            mem = m.submodules[f"bank{b}"] = BlockMemory(depth, self.width, exclusive=True)
+            inner = (lambda a: a[1:]) if self.banks == 2 else (lambda a: a)
+            m.d.comb += [
+                mem.rd.addr.eq(inner(self.rd.addr)),
+                mem.rd.en.eq(self.rd.en & (rbank == b)),
+                mem.wr.addr.eq(inner(self.wr.addr)),
+                mem.wr.data.eq(self.wr.data),
+                mem.wr.en.eq(self.wr.en & (wbank == b)),
+            ]
+            outs.append(mem.rd.data)
+        if self.banks == 1:
+            m.d.comb += self.rd.data.eq(outs[0])
         else:
-            # the read is off while writing: the write owns the memory for its cycle
-            mem = m.submodules.mem = BlockMemory(self.depth, self.width, exclusive=True)
-            wiring.connect(m, wiring.flipped(self.rd), mem.rd)
-            wiring.connect(m, wiring.flipped(self.wr), mem.wr)
+            bank_q = Signal()
+            with m.If(self.rd.en):
+                m.d.sync += bank_q.eq(rbank)
+            m.d.comb += self.rd.data.eq(Mux(bank_q, outs[1], outs[0]))
         return m
 
-    def _spram(self, m, addr):
+    def _place(self, addr):
+        """``(word, byte)`` of ``addr`` inside its bank (``byte``: the half of a packed word)."""
+        if self.width > 8:
+            return (addr[1:] if self.banks == 2 else addr), Signal()
+        if self.banks == 1:
+            return addr[1:], addr[0]
+        row = self.row_bit
+        return Cat(addr[1:row], addr[row + 1 :]), addr[row]
+
+    def _spram(self, m, rbank, wbank):
         width = self.width
         packed = width <= 8
+        rword, rbyte = self._place(self.rd.addr)
+        wword, wbyte = self._place(self.wr.addr)
+        per_bank = spram_count(self.depth, width, 2 if self.banks == 2 else None) // self.banks
+        datain, mask = Signal(SPRAM_BITS), Signal(4)
         if packed:
-            word, byte = addr[1:], addr[0]
-        else:
-            word, byte = addr, Signal()
-        banks = spram_count(self.depth, width)
-        bank = word[14:] if banks > 1 else Signal()
-        access = self.wr.en | self.rd.en
-        address, datain, mask = Signal(14), Signal(SPRAM_BITS), Signal(4)
-        m.d.comb += address.eq(word)
-        if packed:
-            m.d.comb += [datain.eq(self.wr.data | (self.wr.data << 8)), mask.eq(Mux(byte, 0b1100, 0b0011))]
+            m.d.comb += [datain.eq(self.wr.data | (self.wr.data << 8)), mask.eq(Mux(wbyte, 0b1100, 0b0011))]
         else:
             m.d.comb += [datain.eq(self.wr.data), mask.eq(0b1111)]
         outs = []
-        for b in range(banks):
-            dout = Signal(SPRAM_BITS, name=f"spram{b}_dout")
-            m.submodules[f"spram{b}"] = Instance(
-                "SB_SPRAM256KA",
-                i_ADDRESS=address,
-                i_DATAIN=datain,
-                i_MASKWREN=mask,
-                i_WREN=self.wr.en,
-                i_CHIPSELECT=access & (bank == b),
-                i_CLOCK=ClockSignal("sync"),
-                i_STANDBY=0,
-                i_SLEEP=0,
-                i_POWEROFF=1,
-                o_DATAOUT=dout,
-            )
-            outs.append(dout)
-        # the registered address bits choose the byte and the bank of the data
+        for b in range(self.banks):
+            writes = self.wr.en & (wbank == b)
+            reads = self.rd.en & (rbank == b)
+            word = Signal(len(wword), name=f"bank{b}_word")
+            m.d.comb += word.eq(Mux(writes, wword, rword))
+            sub = word[14:] if per_bank > 1 else Signal()
+            for s in range(per_bank):
+                dout = Signal(SPRAM_BITS, name=f"spram{b}_{s}_dout")
+                m.submodules[f"spram{b}_{s}"] = Instance(
+                    "SB_SPRAM256KA",
+                    i_ADDRESS=word[:14],
+                    i_DATAIN=datain,
+                    i_MASKWREN=mask,
+                    i_WREN=writes,
+                    i_CHIPSELECT=(writes | reads) & (sub == s),
+                    i_CLOCK=ClockSignal("sync"),
+                    i_STANDBY=0,
+                    i_SLEEP=0,
+                    i_POWEROFF=1,
+                    o_DATAOUT=dout,
+                )
+                outs.append(dout)
+        # the registered address bits of the read choose the bank, SPRAM and byte of the data
+        rsub = rword[14:] if per_bank > 1 else Signal()
+        which = Signal(range(len(outs)))
         byte_q = Signal()
-        bank_q = Signal(range(banks))
-        with m.If(self.rd.en & ~self.wr.en):
-            m.d.sync += [byte_q.eq(byte), bank_q.eq(bank)]
+        lost = self.wr.en & (wbank == rbank)
+        with m.If(self.rd.en & ~lost):
+            m.d.sync += [which.eq(rbank * per_bank + rsub), byte_q.eq(rbyte)]
         out = Signal(SPRAM_BITS)
-        m.d.comb += out.eq(Array(outs)[bank_q] if banks > 1 else outs[0])
+        m.d.comb += out.eq(Array(outs)[which] if len(outs) > 1 else outs[0])
         if packed:
             m.d.comb += self.rd.data.eq(Mux(byte_q, out[8:16], out[0:8])[:width])
         else:

@@ -37,7 +37,7 @@ def weight_bits(spec: CoreSpec) -> int:
 def sprams_needed(spec: CoreSpec) -> int:
     """SPRAMs the two weight matrices take (each matrix in whole SPRAMs)."""
     n = spec.max_neurons
-    return sum(spram_count(rows * n, spec.weight_bits) for rows in (spec.max_inputs, n))
+    return sum(spram_count(rows * n, spec.weight_bits, n) for rows in (spec.max_inputs, n))
 
 
 def uses_spram(board: Board) -> bool:

@@ -26,14 +26,14 @@ async def random_access(dut):
     await RisingEdge(dut.clk)
     dut.rst.value = 0
     errors = []
-    for t, ((op, addr, value), expect) in enumerate(zip(ops, want, strict=True)):
+    for t, ((op, addr, value, raddr), expect) in enumerate(zip(ops, want, strict=True)):
         await FallingEdge(dut.clk)
-        dut.wr__en.value = op == "w"
+        dut.wr__en.value = op in ("w", "x", "c")
         dut.wr__addr.value = addr
         dut.wr__data.value = value
-        dut.rd__en.value = op == "r"
-        # a write cycle's read address differs on purpose: the write must win
-        dut.rd__addr.value = addr if op != "w" else (addr + 1) % (1 << len(dut.rd__addr))
+        dut.rd__en.value = op in ("r", "x", "c")
+        # a write cycle's read address differs on purpose: the write must win its bank
+        dut.rd__addr.value = raddr
         await RisingEdge(dut.clk)
         await ReadOnly()
         if expect is not None:

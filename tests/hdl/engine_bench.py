@@ -7,18 +7,22 @@ from amaranth.lib import data
 from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
+from hdl.weight_memory import banked
+
 
 class Bench(Elaboratable):
     """``engine`` plus a memory per port pair: ``mems[name] = (depth, width, lanes, init)``.
 
     A memory ``name`` serves the engine's ``name_rd`` and/or ``name_wr`` ports. The memories
-    named in ``single_port`` behave as one single-port RAM (the core's weight matrices on
-    an iCE40 UP, ``hdl/weight_memory.py``): in a cycle with the write enabled the address
-    is the write's and the read of that cycle is lost; its data, the next cycle, is the
-    inverse of the word read (wrong in every bit, so that an engine using it fails).
+    named in ``single_port`` behave as single-port RAM banks (the core's weight matrices,
+    ``hdl/weight_memory.py``): with ``stride`` (the row length, a power of two) two
+    checkerboard banks, word ``a`` in bank ``a[0] ^ a[log2 stride]``, else one bank; in a
+    cycle with the write enabled the read of the written bank is lost; its data, the next
+    cycle, is the inverse of the word read (wrong in every bit, so that an engine using it
+    fails).
     """
 
-    def __init__(self, engine, mems: dict[str, tuple[int, int, int, list[int]]], single_port=()):
+    def __init__(self, engine, mems: dict[str, tuple[int, int, int, list[int]]], single_port=(), stride=None):
         self.engine = engine
         self.memories = {
             name: Memory(shape=width, depth=depth, init=init)
@@ -27,6 +31,11 @@ class Bench(Elaboratable):
         self.lanes = {name: lanes for name, (_, _, lanes, _) in mems.items()}
         self.single_port = set(single_port)
         self.lost_reads = {name: Signal(name=f"{name}_lost") for name in self.single_port}
+        self.row_bit = stride.bit_length() - 1 if banked(stride) else None
+
+    def bank(self, addr):
+        """The bank of ``addr`` (0 with one bank)."""
+        return addr[0] ^ addr[self.row_bit] if self.row_bit is not None else 0
 
     def elaborate(self, platform):
         m = Module()
@@ -46,10 +55,11 @@ class Bench(Elaboratable):
                 user = getattr(self.engine, rd_name)
                 if name in self.single_port and wr is not None:
                     lost = self.lost_reads[name]
-                    m.d.sync += lost.eq(wr.en != 0)
+                    clash = (wr.en != 0) & (self.bank(wr.addr) == self.bank(user.addr))
+                    m.d.sync += lost.eq(clash)
                     m.d.comb += [
-                        rd.addr.eq(Mux(wr.en != 0, wr.addr, user.addr)),
-                        rd.en.eq(user.en | (wr.en != 0)),
+                        rd.addr.eq(Mux(clash, wr.addr, user.addr)),
+                        rd.en.eq(user.en | clash),
                         user.data.eq(Mux(lost, ~rd.data, rd.data)),
                     ]
                 else:

@@ -11,6 +11,7 @@ from hdl.memories import acc_layout, param_layout, state_layout
 from hdl.neuron_engine import NeuronEngine
 from hdl.synapse_engine import SynapseEngine
 from hdl.timing import learn_cycles
+from hdl.weight_memory import banked
 from snn import CoreSpec
 
 SPEC = CoreSpec(max_inputs=8, max_neurons=8)
@@ -212,7 +213,7 @@ def test_learning_engine_leaves_a_rule_that_is_off(flags):
     check_learning_engine(flags, seed=sum(flags) + 100)
 
 
-def check_learning_engine(flags, *, seed, bench=None, strong=False):
+def check_learning_engine(flags, *, seed, bench=None, strong=False, spec=SPEC):
     """Run the learning engine once (``flags`` per matrix) and compare with the document.
 
     ``bench`` builds the test bench from ``(engine, mems)`` (default: :class:`Bench`);
@@ -223,7 +224,6 @@ def check_learning_engine(flags, *, seed, bench=None, strong=False):
     from hdl.memories import enable_layout, rule_layout
 
     rng = np.random.default_rng(seed)
-    spec = SPEC
     n_max, k_max, n, n_in = spec.max_neurons, spec.max_inputs, 7, 6
     amp_max, window_amp, bump, trace_top = (
         (65536, (300, 255), 30000, 65536) if strong else (3000, (5, 7), 64, 200)
@@ -286,7 +286,14 @@ def check_learning_engine(flags, *, seed, bench=None, strong=False):
         "ltp_rec_cols": sum(enable["rec_post"][j] for j in spikes),
     }
     want = learn_cycles(
-        n_in, n, len(spikes), len(in_spikes), **walks, ff_rule=flags[0] & 1, rec_rule=flags[1] & 1
+        n_in,
+        n,
+        len(spikes),
+        len(in_spikes),
+        **walks,
+        ff_rule=flags[0] & 1,
+        rec_rule=flags[1] & 1,
+        banked=banked(n_max),
     )
     assert out["cycles"] == want  # the learning engine's share of hdl.timing.step_cycles
     for m, name, rows in ((0, "ff", n_in), (1, "rec", n)):
@@ -307,9 +314,14 @@ def test_learning_engine_steps_past_the_bounds(flags):
     check_learning_engine((flags, flags), seed=flags + 300, strong=True)
 
 
+@pytest.mark.parametrize("n_max", [8, 7])  # two checkerboard banks (a walk reads every cycle), one
 @pytest.mark.parametrize("flags", [(0b0001, 0b0101), (0b1011, 0b1001)])
-def test_learning_engine_on_single_port_weights(flags):
-    """The weights as one single-port memory each (iCE40 SPRAM): a read in a write cycle is lost."""
+def test_learning_engine_on_single_port_weights(flags, n_max):
+    """The weights as single-port banks (iCE40 SPRAM): a read of the bank written in its cycle is lost."""
+    spec = CoreSpec(max_inputs=8, max_neurons=n_max)
     check_learning_engine(
-        flags, seed=sum(flags) + 200, bench=lambda e, m: Bench(e, m, single_port=("ff", "rec"))
+        flags,
+        seed=sum(flags) + 200,
+        bench=lambda e, m: Bench(e, m, single_port=("ff", "rec"), stride=n_max),
+        spec=spec,
     )

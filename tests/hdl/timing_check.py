@@ -6,6 +6,7 @@ from conformance import load_case, on_core
 
 from firmware_host.memory_map import Matrix, core_image
 from hdl.timing import step_cycles
+from hdl.weight_memory import banked
 
 
 def predicted(spec, case: dict, spikes: list[int], inputs: list[int]) -> int:
@@ -26,4 +27,5 @@ def predicted(spec, case: dict, spikes: list[int], inputs: list[int]) -> int:
         ltd_rec_rows=sum(int(rows[Matrix.REC][j]) for j in spikes) if rules[Matrix.REC] else 0,
         ltp_ff_cols=sum(int(cols[Matrix.FF][j]) for j in spikes) if rules[Matrix.FF] else 0,
         ltp_rec_cols=sum(int(cols[Matrix.REC][j]) for j in spikes) if rules[Matrix.REC] else 0,
+        banked=banked(spec.max_neurons),
     )

@@ -81,7 +81,8 @@ def test_weights_too_large_for_the_up5k_spram_are_refused_before_synthesis(capsy
 
 @pytest.mark.parametrize(
     ("inputs", "neurons", "weight_bits", "sprams"),
-    [(256, 256, 8, 4), (8, 8, 8, 2), (128, 256, 8, 3), (256, 256, 9, 8), (512, 256, 8, 6)],
+    # a power-of-two max_neurons: each matrix is two banks, each in its own SPRAM(s)
+    [(256, 256, 8, 4), (8, 8, 8, 4), (128, 256, 8, 4), (256, 256, 9, 8), (512, 256, 8, 6), (8, 12, 8, 2)],
 )
 def test_sprams_needed_counts_whole_sprams_per_matrix(inputs, neurons, weight_bits, sprams):
     from hdl.fpga.capacity import sprams_needed

@@ -95,10 +95,19 @@ def test_figures_use_the_timing_formula():
         ltp_ff_cols=s,
         ltp_rec_cols=s,
     )
-    assert f.synops_per_s(25e6) == pytest.approx(25e6 * 256 / 258)
+    # 52 rows propagated; LTD rows of 26 inputs and 26 neurons, LTP columns of 26 neurons twice
+    synops = 52 * 256 + 26 * 256 * 4
+    assert f.synops_per_cycle == pytest.approx(synops / f.step_cycles)
+    assert f.synops_per_s(25e6) == pytest.approx(25e6 * synops / f.step_cycles)
     assert f.realtime_factor(1e-3, 25e6) == pytest.approx(1e-3 * 25e6 / f.step_cycles)
     assert worst_step_cycles(CoreSpec(stdp=False), 0.0) == step_cycles(256, 256, 0, 0, stdp=False)
-    assert set(f.to_dict()) >= {"step_us_clock", "realtime_1ms_fmax", "synops_per_s_fmax"}
+    d = f.to_dict()
+    assert set(d) >= {"step_us_clock", "realtime_1ms_fmax", "synops_per_s_fmax", "by_activity"}
+    assert set(d["by_activity"]) == {"0.01", "0.1", "0.3"}
+    assert d["by_activity"]["0.1"]["step_cycles"] == f.step_cycles
+    assert d["by_activity"]["0.3"]["step_cycles"] > f.step_cycles > d["by_activity"]["0.01"]["step_cycles"]
+    for each in d["by_activity"].values():
+        assert set(each) >= {"synops_per_cycle", "realtime_1ms_clock", "realtime_100us_clock", "step_us_fmax"}
 
 
 @pytest.mark.parametrize(
