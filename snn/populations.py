@@ -13,8 +13,8 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import NetworkError
-from .limits import MAX_POPULATION, check_seed, check_step_values
-from .values import Value, check_value
+from .limits import MAX_POPULATION, MIN_DT_MS, check_seed, check_step_values
+from .values import Normal, Uniform, Value, check_value
 
 
 def check_name(kind: str, name: object) -> str:
@@ -103,6 +103,8 @@ class LIFGroup(Population):
                 nonnegative=constraint == "nonnegative",
                 allow_distribution=True,
             )
+            if pname.startswith("tau"):
+                _check_time_constant(f"{self._where()}: {pname}", value)
             setattr(self, pname, value)
 
 
@@ -171,6 +173,17 @@ class SpikeSource(Population):
         if in_steps:
             return cls(name, len(trains), ids=ids, steps=when)
         return cls(name, len(trains), ids=ids, times=when)
+
+
+def _check_time_constant(where: str, value: Value) -> None:
+    """A time constant is 0 (tau_syn: delta synapses) or at least MIN_DT_MS: a tinier one
+    overflows dt / tau."""
+    if isinstance(value, Normal):
+        return  # drawn when built; build checks what was drawn
+    values = np.atleast_1d(np.asarray(value.low if isinstance(value, Uniform) else value, np.float64))
+    tiny = values[(values > 0) & (values < MIN_DT_MS)]
+    if tiny.size:
+        raise NetworkError(f"{where}: {tiny[0]:g} ms is below the smallest time constant of {MIN_DT_MS:g} ms")
 
 
 def _int_array(where: str, value: object, convert=None) -> np.ndarray:

@@ -337,8 +337,9 @@ class _Quantizer:
 
 
 def _round(x: np.ndarray) -> np.ndarray:
-    """Round half away from zero (numpy's rint rounds half to even)."""
-    x = np.asarray(x, np.float64)
+    """Round half away from zero (numpy's rint rounds half to even); beyond +-2**62 (far
+    outside any register, so it saturates the same) the value is clipped: no int64 wrap."""
+    x = np.clip(np.asarray(x, np.float64), -(2.0**62), 2.0**62)
     return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
 
 

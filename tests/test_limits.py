@@ -17,6 +17,7 @@ import snn
 from snn import io, limits
 from snn.build import poisson_steps
 from snn.cli import main
+from snn.quantize import QuantizationWarning
 
 HEAD = 'format = "snn-network/1"\n'
 NET = "[network]\ndt_ms = 0.1\nduration_ms = 10.0\n"
@@ -115,6 +116,12 @@ CASES = [
         HEAD + NET + '[populations.exc]\nkind = "lif"\nn = 3\nt_ref_ms = 1e300\n',
         None,
         r"population 'exc': t_ref 1e\+300 ms is longer than 2,147,483,647 timesteps",
+    ),
+    (
+        "tau-m-denormal",
+        HEAD + NET + '[populations.exc]\nkind = "lif"\nn = 3\ntau_m_ms = 5e-324\n',
+        None,
+        r"population 'exc': tau_m: 4\.94066e-324 ms is below the smallest time constant of 1e-06 ms",
     ),
 ]
 IDS = [c[0] for c in CASES]
@@ -317,3 +324,15 @@ def test_pipes_devices_and_huge_files_are_not_read(tmp_path, monkeypatch, capsys
         snn.NetworkError, match=r"big\.toml: is 2\.0\d KiB, more than the 1 KiB a network description"
     ):
         io.load(big)
+
+
+def test_huge_finite_parameters_quantize_without_wrapping():
+    """2**53 mV is finite, so the file is valid; fixed mode says it does not fit, no int64 wraps."""
+    net = snn.Network(dt=0.1, duration=2.0)
+    net.lif("exc", 3, v_rest=2.0**53)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(snn.FitError, match=r"v_inf = 9\.0072e\+15 mV does not fit the core's 18-bit v"):
+            snn.simulate(net, "fixed", progress=False)
+        with pytest.warns(QuantizationWarning, match=r"v_inf = 9\.0072e\+15 mV does not fit .*; clipped"):
+            assert snn.quantize(net, clip=True, require_fit=False).v_inf.min() > 0  # clipped, not wrapped
