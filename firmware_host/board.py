@@ -14,7 +14,10 @@ pseudo-terminal and opens that like any serial port.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import serial
@@ -25,11 +28,12 @@ from snn.errors import FitError
 from snn.network import Network
 from snn.quantize import QuantizedNetwork, fit_problems, quantize
 
-from .errors import BoardError, ProtocolMismatch, VerifyError
+from .errors import BadReply, BoardError, NoAnswer, ProtocolMismatch, VerifyError
 from .link import Link, Reply, Request
 from .memory_map import STATE_STRIDE, Control, NeuronState, Region, TraceKind, core_image
 from .protocol import (
     ADDRESS,
+    MAGIC,
     PROTOCOL_VERSION,
     REPLY_HEAD,
     SPIKE_RECORD,
@@ -47,6 +51,7 @@ from .protocol import (
 )
 from .transports import PtyServer, serve_simulated
 
+_T = TypeVar("_T")
 SIM_URL = "sim"
 VERIFY_ATTEMPTS = 3  # writes of a range whose read-back differs, before giving up
 
@@ -135,15 +140,14 @@ class Board:
         self.link.sync()
         try:
             reply = self.link.request(Opcode.IDENTIFY, reply_bytes=64)
-        except BoardError as exc:
-            raise type(exc)(
+        except NoAnswer:
+            raise NoAnswer(
                 f"no answer on port {self.url} at {self.baud} baud: is the board connected, "
                 "programmed with the snn core, and set to this baud?"
             ) from None
-        try:
-            identity = Identity.unpack(reply.data)
-        except ValueError:
-            raise ProtocolMismatch(f"the device on {self.url} does not speak the snn link protocol") from None
+        if reply.data[: len(MAGIC)] != MAGIC:
+            raise ProtocolMismatch(f"the device on {self.url} does not speak the snn link protocol")
+        identity = self._parse(Opcode.IDENTIFY, Identity.unpack, reply.data)
         if identity.version != PROTOCOL_VERSION:
             raise ProtocolMismatch(
                 f"protocol version mismatch on {self.url}: the board speaks version {identity.version}, "
@@ -160,7 +164,17 @@ class Board:
 
     def status(self) -> DeviceStatus:
         """Running flag, timestep, spike records sent and sticky overflow flags."""
-        return DeviceStatus.unpack(self.link.request(Opcode.STATUS).data)
+        return self._parse(Opcode.STATUS, DeviceStatus.unpack, self.link.request(Opcode.STATUS).data)
+
+    def _parse(self, opcode: Opcode, parse: Callable[[bytes], _T], data: bytes) -> _T:
+        """``parse(data)``, the data of a reply to ``opcode``; :class:`BadReply` if it does not parse."""
+        try:
+            return parse(data)
+        except (struct.error, ValueError) as exc:
+            raise BadReply(
+                f"the board on {self.url} answered {opcode.name} with {len(data)} data byte(s) "
+                f"that do not parse: {exc}"
+            ) from None
 
     def close(self) -> None:
         """Close the port (and stop the simulated board)."""
@@ -212,8 +226,12 @@ class Board:
     def _words(self, request: Request, reply: Reply) -> np.ndarray:
         region, index, count = ADDRESS.unpack_from(request.payload)
         if reply.data[: ADDRESS.size] != request.payload:
-            raise BoardError(f"the board on {self.url} answered a READ with another address")
-        return decode_words(self.spec, Region(region), index, count, reply.data[ADDRESS.size :])
+            raise BadReply(f"the board on {self.url} answered a READ with another address")
+        return self._parse(
+            Opcode.READ,
+            lambda data: decode_words(self.spec, Region(region), index, count, data),
+            reply.data[ADDRESS.size :],
+        )
 
     def _split(self, writes: list[Write], overhead: int) -> list[Write]:
         """Cut writes into pieces whose payload fits the board's ``max_payload`` (and ours)."""
@@ -312,7 +330,7 @@ class Board:
                     frames.append(Request(Opcode.SPIKES_IN, pack_spikes_in(step, sources)))
             self.link.exchange(frames)
             reply = self.link.request(Opcode.STEP, STEP.pack(k), device_s=k * self.step_s, reply_bytes=16)
-            t, count = STEP_REPLY.unpack(reply.data)
+            t, count = self._parse(Opcode.STEP, STEP_REPLY.unpack, reply.data)
             records += self._collect(count)
         records.sort(key=lambda r: r.timestep)
         steps_out = [np.full(r.neurons.size, r.timestep, np.int64) for r in records]
@@ -339,7 +357,7 @@ class Board:
                     for c16 in missing
                 ]
             )
-            records += [SpikeRecord.unpack(r.data) for r in replies]
+            records += [self._parse(Opcode.SPIKES_RESEND, SpikeRecord.unpack, r.data) for r in replies]
         self._records_seen = last
         return records
 

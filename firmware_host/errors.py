@@ -25,3 +25,8 @@ class DeviceRefused(BoardError):
 
 class VerifyError(BoardError):
     """Read-back after a load differs from what was written."""
+
+
+class BadReply(BoardError):
+    """The board answered with a frame that is intact (its CRC is right) but that the
+    driver cannot parse: too short, too long, or a field out of range."""

@@ -8,7 +8,11 @@ back-off and a bounded number of tries. A background thread reads the port all t
 so output spikes (``SPIKES_OUT`` frames) are collected while Python is busy elsewhere.
 
 Requests in flight together may be executed in any order and more than once: pipeline
-only idempotent requests to disjoint addresses, and send ``EXECUTE_ONCE`` commands alone.
+only idempotent requests to disjoint addresses. ``EXECUTE_ONCE`` commands go alone (the
+link waits for the frames in flight, and sends nothing else until the command is
+answered), and never with the sequence number that the device may hold as its last
+run-state command's: the device answers that number with DUPLICATE without executing
+(docs/protocol.md, "Sequence numbers").
 """
 
 from __future__ import annotations
@@ -21,9 +25,18 @@ from dataclasses import dataclass, field
 
 import serial
 
-from .errors import DeviceRefused, NoAnswer
+from .errors import BadReply, DeviceRefused, NoAnswer
 from .framing import BadFrame, Frame, StreamDecoder
-from .protocol import REPLY, REPLY_HEAD, RETRYABLE, SEQ_MODULO, Opcode, SpikeRecord, Status
+from .protocol import (
+    EXECUTE_ONCE,
+    REPLY,
+    REPLY_HEAD,
+    RETRYABLE,
+    SEQ_MODULO,
+    Opcode,
+    SpikeRecord,
+    Status,
+)
 
 MAX_BACKOFF_DOUBLINGS = 5  # time-outs grow to 32 x the base, then stay
 
@@ -72,6 +85,7 @@ class _Slot:
     first_order: int = 0  # send order of the first one
     deadline: float = 0.0
     busy: bool = False  # waiting out a BUSY before sending again
+    once: bool = False  # an EXECUTE_ONCE command
 
 
 @dataclass
@@ -91,6 +105,13 @@ class Link:
         self._bit_time = 10.0 / self.baud  # 8N1
         self._line_free = 0.0  # when the bytes written so far have left the host
         self._seq = 0
+        # The seq the device holds as its last run-state command's (None: it holds none),
+        # valid while _once_known. Unknown until an IDENTIFY is answered, and again after
+        # an exchange that sent a run-state command or an IDENTIFY failed (the device may
+        # or may not have executed it): the next run-state command is then preceded by an
+        # IDENTIFY, which makes the device forget its seq.
+        self._last_once: int | None = None
+        self._once_known = False
         self._order = 0
         self._decoder = StreamDecoder()
         self._replies: queue.Queue[Frame | None] = queue.Queue()
@@ -106,34 +127,47 @@ class Link:
         """Send ``requests`` (pipelined) and return their replies, in order.
 
         Raises :class:`NoAnswer` when a request stays unanswered after ``retries`` tries,
-        :class:`DeviceRefused` on a NAK that retrying cannot fix.
+        :class:`DeviceRefused` on a NAK that retrying cannot fix, :class:`BadReply` on a
+        reply without a status.
         """
         limit = max(1, min(window or self.window, SEQ_MODULO // 2))
         results: list[Reply | None] = [None] * len(requests)
         pending: dict[int, _Slot] = {}
         nxt = 0
-        while nxt < len(requests) or pending:
-            while nxt < len(requests) and len(pending) < max(1, min(limit, self.credits)):
-                slot = _Slot(nxt, requests[nxt], self._take_seq())
-                self._send(slot)
-                pending[slot.seq] = slot
-                nxt += 1
-            wait = min(s.deadline for s in pending.values()) - time.monotonic()
-            try:
-                frame = self._replies.get(timeout=max(wait, 0.0))
-            except queue.Empty:
-                frame = None
-            if frame is None and self._reader_error is not None:
-                raise NoAnswer(f"lost the port {self.name}: {self._reader_error}")
-            if frame is not None:
-                self._on_reply(frame, pending, results)
-            now = time.monotonic()
-            for slot in list(pending.values()):
-                if slot.deadline <= now:
-                    if not slot.busy:
-                        self.stats.timeouts += 1
-                        slot.timeouts += 1
+        session = False  # a run-state command or an IDENTIFY was sent
+        try:
+            while nxt < len(requests) or pending:
+                while nxt < len(requests) and len(pending) < max(1, min(limit, self.credits)):
+                    once = requests[nxt].opcode in EXECUTE_ONCE
+                    if pending and (once or any(s.once for s in pending.values())):
+                        break  # a run-state command goes alone
+                    if once and not self._once_known:
+                        self.exchange([Request(Opcode.IDENTIFY, reply_bytes=64)], window=1)
+                    session |= once or requests[nxt].opcode == Opcode.IDENTIFY
+                    slot = _Slot(nxt, requests[nxt], self._take_seq(once), once=once)
                     self._send(slot)
+                    pending[slot.seq] = slot
+                    nxt += 1
+                wait = min(s.deadline for s in pending.values()) - time.monotonic()
+                try:
+                    frame = self._replies.get(timeout=max(wait, 0.0))
+                except queue.Empty:
+                    frame = None
+                if frame is None and self._reader_error is not None:
+                    raise NoAnswer(f"lost the port {self.name}: {self._reader_error}")
+                if frame is not None:
+                    self._on_reply(frame, pending, results)
+                now = time.monotonic()
+                for slot in list(pending.values()):
+                    if slot.deadline <= now:
+                        if not slot.busy:
+                            self.stats.timeouts += 1
+                            slot.timeouts += 1
+                        self._send(slot)
+        except BaseException:
+            if session:  # it may or may not have been executed: the device's seq is unknown
+                self._once_known = False
+            raise
         return results  # type: ignore[return-value]
 
     def request(self, opcode: Opcode, payload: bytes = b"", **timing) -> Reply:
@@ -162,8 +196,10 @@ class Link:
         self.port.close()
 
     # -- sending --------------------------------------------------------------------------
-    def _take_seq(self) -> int:
+    def _take_seq(self, once: bool) -> int:
         self._seq = (self._seq + 1) % SEQ_MODULO
+        if once and self._seq == self._last_once:  # the device would take it for a repeat
+            self._seq = (self._seq + 1) % SEQ_MODULO
         return self._seq
 
     def _send(self, slot: _Slot) -> None:
@@ -204,18 +240,30 @@ class Link:
 
     def _on_reply(self, frame: Frame, pending: dict[int, _Slot], results: list) -> None:
         slot = pending.get(frame.seq)
-        try:
-            status_byte, credits = REPLY_HEAD.unpack_from(frame.payload)
-            status = Status(status_byte)
-        except (struct.error, ValueError):
-            status = None
-        if slot is None or status is None or frame.opcode != (slot.request.opcode | REPLY):
+        if slot is None or frame.opcode != (slot.request.opcode | REPLY):
             self.stats.stale_replies += 1
             return
+        if len(frame.payload) < REPLY_HEAD.size:
+            raise BadReply(
+                f"the board on {self.name} answered {slot.request.opcode.name} with {len(frame.payload)} "
+                f"payload byte(s); a reply starts with {REPLY_HEAD.size} (status, credits)"
+            )
+        status_byte, credits = REPLY_HEAD.unpack_from(frame.payload)
+        try:
+            status = Status(status_byte)
+        except ValueError:
+            raise BadReply(
+                f"the board on {self.name} answered {slot.request.opcode.name} with status "
+                f"0x{status_byte:02x}, which this protocol does not define"
+            ) from None
         self.credits = max(1, credits)
         if status.ok:
             results[slot.index] = Reply(status, credits, frame.payload[REPLY_HEAD.size :])
             del pending[frame.seq]
+            if slot.once:  # executed now (OK) or at an earlier copy (DUPLICATE): the device holds its seq
+                self._last_once, self._once_known = slot.seq, True
+            elif slot.request.opcode == Opcode.IDENTIFY:  # a new session: it holds none
+                self._last_once, self._once_known = None, True
             # Answered in order: what was sent before this frame's first copy (the reply
             # may be for any copy) and is still unanswered was lost.
             for other in pending.values():

@@ -157,7 +157,9 @@ class Identity:
             raise ValueError("not an IDENTIFY reply of this protocol (wrong magic)")
         if data[4] != PROTOCOL_VERSION:  # later versions may lay the rest out differently
             return cls(data[4], CoreSpec(), 0, 0, 1, 0, 0, 0)
-        values = IDENTITY.unpack(data[: IDENTITY.size])
+        if len(data) != IDENTITY.size:
+            raise ValueError(f"version {PROTOCOL_VERSION} sends {IDENTITY.size} bytes, got {len(data)}")
+        values = IDENTITY.unpack(data)
         n = len(SPEC_FIELDS)
         spec = CoreSpec(**dict(zip(SPEC_FIELDS, values[2 : 2 + n])), stdp=bool(values[2 + n]))
         return cls(values[1], spec, *values[3 + n :])
