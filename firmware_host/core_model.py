@@ -77,15 +77,20 @@ class CoreModel:
         self.mem[Region.CONTROL][Control.STEP_COUNT] = self.timestep
 
     def reset_state(self) -> None:
-        """RESET_STATE: v = V_INIT, currents, refractory counters, traces and accumulators 0."""
+        """RESET_STATE: for the neurons in use (below N_NEURONS) v = V_INIT, currents,
+        refractory counters and accumulators 0; every trace 0; the timestep 0.
+
+        Neurons at and above N_NEURONS keep their state and accumulators, as in the
+        gateware, whose reset pass is its neuron pass (docs/protocol.md, "Reset")."""
         spec = self.spec
-        params = self.mem[Region.NEURON_PARAM].reshape(spec.max_neurons, PARAM_STRIDE)
-        state = self.mem[Region.NEURON_STATE].reshape(spec.max_neurons, STATE_STRIDE)
+        n = min(self.register(Control.N_NEURONS), spec.max_neurons)
+        params = self.mem[Region.NEURON_PARAM].reshape(spec.max_neurons, PARAM_STRIDE)[:n]
+        state = self.mem[Region.NEURON_STATE].reshape(spec.max_neurons, STATE_STRIDE)[:n]
         state[:] = 0
         state[:, NeuronState.V] = params[:, NeuronParam.V_INIT]
         self.mem[Region.TRACE][:] = 0
-        self.acc_e[:] = 0
-        self.acc_i[:] = 0
+        self.acc_e[:n] = 0
+        self.acc_i[:n] = 0
         self.timestep = 0
         self.mem[Region.CONTROL][Control.STEP_COUNT] = 0
 
@@ -121,8 +126,8 @@ class CoreModel:
         v, ref = state[:, NeuronState.V], state[:, NeuronState.REF]
         i_e = _sat(state[:, NeuronState.I_E] + (self.acc_e[:n] << s), spec.i_bits)
         i_i = _sat(state[:, NeuronState.I_I] + (self.acc_i[:n] << s), spec.i_bits)
-        self.acc_e[:] = 0
-        self.acc_i[:] = 0
+        self.acc_e[:n] = 0  # the inputs due now are consumed (those of neurons not in use wait)
+        self.acc_i[:n] = 0
         ref = np.where(ref > 0, ref - 1, ref)
         frozen = ref > 0
         dv = _rnd(
