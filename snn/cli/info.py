@@ -103,13 +103,13 @@ def summary(network: Network, built: BuiltNetwork, name: str = "") -> dict:
                 "pre": proj.pre,
                 "post": proj.post,
                 "rule": proj.connectivity.rule,
-                "synapses": int(built.proj_positions[proj.name].size),
+                "synapses": int(built.proj_size[index]),
                 "target": proj.target,
                 "weight_mV": describe(proj.weight),
                 "delay_steps": describe(proj.delay),
                 "plasticity": _stdp(proj.stdp),
             }
-            for proj in network.projections.values()
+            for index, proj in enumerate(network.projections.values())
         ],
         "recordings": {
             "spikes": list(rec.spikes),
@@ -166,7 +166,7 @@ def _stdp_text(rule: dict | None) -> str:
 def memory_estimate(built: BuiltNetwork) -> dict[str, int]:
     """Bytes of the simulator's data, per item of :data:`MEMORY_MODEL`, and the total."""
     n_syn, n = built.n_synapses, built.n_neurons
-    uniform_delays = built.syn_delay.size == 0 or np.all(built.syn_delay == built.syn_delay[0])
+    uniform_delays = built.uniform_delay != 0  # no per-synapse array is made
     plastic = [p for p in built.network.projections.values() if p.stdp is not None]
     pops = built.network.populations
     sizes = {
