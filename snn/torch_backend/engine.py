@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ from ..core_spec import CoreSpec
 from ..errors import NetworkError
 from ..network import Network
 from ..quantize import QuantizedNetwork, _Quantizer, quantize
+from ..sim.inputs import dense_inputs, input_steps
 from ..sim.results import Results, SpikeTrains
 from ..trials import random_initial_groups, trial, trial_poisson, trial_seeds, trial_v_init
 from .monitors import DeviceMonitors
@@ -55,7 +56,9 @@ class TorchSimulator:
     the trials of these trial seeds (``batch`` defaults to their number). With ``inputs``
     the runs are copies of the network (same initial state) driven by the given trains.
     ``inputs``: optional ``(B, n_steps, n_sources)`` 0/1 array or tensor that replaces the
-    spikes of the network's sources (steps beyond ``n_steps`` get none).
+    spikes of the network's sources (steps beyond ``n_steps`` get none), or a dict
+    ``{source name: (B, steps, n) or (steps, n) array}`` that replaces the named sources only
+    (:mod:`snn.sim.inputs`).
     ``propagation``: ``"auto"``, ``"dense"``, ``"event"`` or ``"sparse"`` (see
     :mod:`snn.torch_backend.propagation`). ``spike_populations`` as in the numba simulator.
     """
@@ -85,6 +88,8 @@ class TorchSimulator:
             quantized = quantize(built, spec or CoreSpec(), require_fit=False)
         self.network, self.built, self.mode = network, built, mode
         self.quantized = quantized if mode == "fixed" else None
+        if isinstance(inputs, Mapping):  # by source name: {name: (B, steps, n) or (steps, n)}
+            inputs = dense_inputs(built, inputs, batch)
         self.inputs = self._inputs(inputs)
         self.seeds = self._seeds(network, seeds, batch)
         if batch is None:
@@ -329,7 +334,13 @@ def simulate(
     """
     kwargs.pop("progress", None)
     kwargs.pop("threads", None)
-    batched = kwargs.get("batch") is not None or kwargs.get("inputs") is not None
+    inputs = kwargs.get("inputs")
+    if isinstance(inputs, Mapping):  # by name: batched when an array has a batch axis
+        batched = kwargs.get("batch") is not None or any(np.ndim(a) == 3 for a in inputs.values())
+        if duration is None:  # run as long as the given inputs
+            duration = input_steps(inputs) * network.dt
+    else:
+        batched = kwargs.get("batch") is not None or inputs is not None
     batched = batched or kwargs.get("seeds") is not None
     if duration is not None and duration != network.duration:
         network = dataclasses.replace(network, duration=duration)
