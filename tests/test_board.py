@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from random_networks import random_case
 
 import snn
 from firmware_host.board import Board, CoreWeights
@@ -23,6 +22,7 @@ from snn.cli import main
 from snn.core_spec import CoreSpec
 from snn.quantize import quantize
 from snn.sim import Simulator
+from snn.testing.random_networks import random_case
 
 FAST = dict(baud=3_000_000, timeout=0.05)
 
@@ -190,7 +190,7 @@ def test_cli_board_info_run_read(tmp_path, capsys):
 
 
 def test_simulated_gateware_is_sized_for_the_network():
-    from snn.cli.board import _rtl_size_for
+    from firmware_host.cli import _rtl_size_for
 
     examples = Path(__file__).resolve().parent.parent / "examples" / "networks"
     assert _rtl_size_for(examples / "board_demo.toml") == 16  # 8 inputs, 16 neurons

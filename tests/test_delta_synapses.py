@@ -34,7 +34,7 @@ def test_a_delta_synapse_jumps_v_and_decays_with_the_membrane(backend):
 
 
 def test_fixed_mode_runs_delta_synapses_the_same_in_numba_torch_and_the_reference():
-    from reference_core import ReferenceCore
+    from snn.testing.reference_core import ReferenceCore
 
     net = _net()
     net.populations["in"] = snn.SpikeSource("in", 1, ids=[0] * 6, steps=[2, 3, 4, 5, 9, 10])

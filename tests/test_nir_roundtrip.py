@@ -71,7 +71,8 @@ def test_the_nir_numbers_alone_give_the_same_spikes():
 
 
 def test_board_run_and_hdl_take_a_nir_file(tmp_path, capsys):
-    from snn.cli import hdl, main
+    from hdl import cli as hdl
+    from snn.cli import main
 
     net = snn.io.load(EXAMPLES / "board_demo.toml")
     model = snn.nir.save(net, tmp_path / "demo.nir")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from random_networks import random_case, random_network
-from reference_core import ReferenceCore, rnd, sat, trunc
 
 import snn
 from snn.quantize import fit_problems, quantize
+from snn.testing.random_networks import random_case, random_network
+from snn.testing.reference_core import ReferenceCore, rnd, sat, trunc
 
 
 def test_notation_helpers():

@@ -17,10 +17,10 @@ import math
 
 import numpy as np
 import pytest
-from reference_core import ReferenceCore
 
 import snn
 from snn.quantize import quantize
+from snn.testing.reference_core import ReferenceCore
 
 
 def _run(net: snn.Network, mode: str, **kw):

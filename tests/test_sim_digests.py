@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ import snn
 from snn.models import cuba
 
 NETWORKS = Path(__file__).resolve().parent.parent / "examples" / "networks"
-sys.path.insert(0, str(NETWORKS.parent))
 
 
 def _song():

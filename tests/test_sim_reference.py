@@ -1,6 +1,6 @@
 """The numba fixed-point simulator against the plain-Python reference core, step by step.
 
-Both run the same quantized random network (tests/random_networks.py); after every step
+Both run the same quantized random network (snn/testing/random_networks.py); after every step
 the whole state (v, i_e, i_i, ref, STDP traces, weights) must be identical, and so must
 the spike rasters. A failure names the first differing step, variable and index.
 """
@@ -11,10 +11,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from random_networks import random_case
-from reference_core import ReferenceCore
 
 import snn
+from snn.testing.random_networks import random_case
+from snn.testing.reference_core import ReferenceCore
 
 KEYS = ("v", "i_e", "i_i", "ref", "x", "y", "weight")
 

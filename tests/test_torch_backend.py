@@ -1,6 +1,6 @@
 """The torch backend against the numba simulator: fixed mode bit for bit, float mode within tolerance.
 
-Random networks (tests/random_networks.py) run step by step in both; in fixed mode the
+Random networks (snn/testing/random_networks.py) run step by step in both; in fixed mode the
 whole state (v, i_e, i_i, ref, STDP traces, weights) must be identical after every step
 and the spike rasters equal, for every propagation strategy and in a batch. Float mode
 must give the same spikes, with v, traces and weights within a stated tolerance.
@@ -13,10 +13,10 @@ import sys
 
 import numpy as np
 import pytest
-from random_networks import random_case, random_network
 
 import snn
 from snn.quantize import QuantizedNetwork, quantize
+from snn.testing.random_networks import random_case, random_network
 
 torch = pytest.importorskip("torch")
 from snn.torch_backend import TorchSimulator  # noqa: E402

@@ -1,6 +1,6 @@
 """``snn hdl build`` and ``snn hdl flash``: run a board build, print its report; program a board.
 
-Kept apart from ``snn/cli/hdl.py`` (which only registers the arguments) so that the
+Kept apart from ``hdl/cli.py`` (which only registers the arguments) so that the
 command line stays free of amaranth imports until a build is asked for.
 """
 

@@ -1,6 +1,8 @@
-"""The ``snn`` console script. Each subcommand lives in its own module of this package
-and registers itself through ``add_parser(subparsers)``; ``main`` turns expected errors
-(bad networks, missing files) into one line on stderr and exit status 2."""
+"""The ``snn`` console script. Each subcommand of ``snn`` itself lives in its own module
+of this package, and the packages above ``snn`` contribute theirs (``snn hdl``, ``snn
+board``) through the ``snn.commands`` entry points (:mod:`snn.plugins`); each registers
+itself with ``add_parser(subparsers)``. ``main`` turns expected errors (bad networks,
+missing files) into one line on stderr and exit status 2."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import sys
 
 from .. import __version__
 from ..errors import NetworkError
+from ..plugins import contributions
 
-# module name -> subcommands it registers (imported lazily so that `snn --help` is fast)
-SUBCOMMAND_MODULES = ("info", "run", "bench", "hdl", "board", "sweep", "nir")
+# modules of this package that register subcommands (imported lazily so that `snn --help` is fast)
+SUBCOMMAND_MODULES = ("info", "run", "bench", "sweep", "nir")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,13 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"snn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # subcommand not part of this build
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+    for add_parser in contributions("snn.commands").values():
+        add_parser(sub)
     return parser
 
 

@@ -1,4 +1,7 @@
-"""``snn bench cuba``: our simulator and the peers on the CUBA network, side by side."""
+"""``snn bench cuba``: our simulator and the peers on the CUBA network, side by side.
+
+Other benchmarks come from the packages above ``snn`` (``snn.bench`` entry points:
+``snn bench hardware`` from :mod:`hdl.fpga.bench`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import NetworkError
+from ..plugins import contributions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,14 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cuba.add_argument("--json", type=Path, default=None, help="also write all measurements here")
     cuba.add_argument("--markdown", action="store_true", help="print the table as markdown")
     cuba.set_defaults(func=run)
-    hardware = kinds.add_parser(
-        "hardware", help="full default-core builds beside NeuroCoreX's figures (minutes; yowasp toolchain)"
-    )
-    from ..bench.hardware import add_arguments
-    from ..bench.hardware import run as run_hardware
-
-    add_arguments(hardware)
-    hardware.set_defaults(func=run_hardware)
+    for add_kind in contributions("snn.bench").values():  # `snn bench hardware` from hdl
+        add_kind(kinds)
 
 
 def _ints(text: str, what: str) -> list[int]:

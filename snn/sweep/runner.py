@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import NetworkError
 from ..network import Network
+from ..plugins import contribution
 from ..recording import Recordings
 from ..sim.results import Results, SpikeTrains
 from ..trials import trial
@@ -105,27 +106,12 @@ def _simulate(net: Network, task: Task, mode: str, backend: str, settings: Setti
 
 
 def _board_run(net: Network, port: str, mode: str) -> Results:
-    """Load ``net`` onto the board at ``port`` (``sim``: a simulated core), run it, collect results."""
+    """Load ``net`` onto the board at ``port`` (``sim``: a simulated core), run it, collect
+    results: the ``board`` runner that ``firmware_host`` registers (:mod:`snn.plugins`)."""
     if mode != "fixed":
         raise NetworkError("a board runs the core's fixed mode; sweep with mode='fixed' (--mode fixed)")
-    from firmware_host.board import Board
-
-    with Board(port) as board:
-        q = board.load(net)
-        out = board.run()
-        weights = board.read_weights().csr(q.built) if net.recordings.weights else None
-    bn = q.built
-    res = Results(
-        mode="fixed", dt=bn.dt, n_steps=bn.n_steps, n_neurons=bn.n_neurons, n_synapses=bn.n_synapses
-    )
-    for name, sl in bn.lif_slices.items():
-        keep = (out.neurons >= sl.start) & (out.neurons < sl.stop)
-        res.spikes[name] = SpikeTrains(out.steps[keep], out.neurons[keep] - sl.start, bn.dt)
-        res.spike_counts[name] = int(np.count_nonzero(keep))
-        res.population_sizes[name] = sl.stop - sl.start
-    for probe in net.recordings.weights if weights is not None else ():
-        res.weights[probe.projection] = q.weights_mV(bn.projection_weights(probe.projection, weights))
-    return res
+    run_on_board = contribution("snn.runners", "board", "sweeping on boards (--ports)")
+    return run_on_board(net, port)
 
 
 def isi_cv(trains: SpikeTrains) -> float:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cocotb_run import have_icarus
 
+from hdl.testing.cocotb_run import have_icarus
 from snn.cli import main
 
 SMALL = json.dumps({"max_inputs": 8, "max_neurons": 8})
@@ -51,9 +51,8 @@ def test_hdl_test_runs_random_networks(capsys):
 @pytest.mark.skipif(not have_icarus(), reason="Icarus Verilog (iverilog) is not installed")
 def test_hdl_test_network_file_formula_and_failure(capsys, monkeypatch):
     """A network file on a small core whose cycles differ from a (wrong) formula: exit 1."""
-    import timing_check
-
     from hdl import timing
+    from hdl.testing import timing_check
 
     net = str(Path(__file__).resolve().parent / "networks" / "silent.toml")
     small = json.dumps({"max_inputs": 4, "max_neurons": 4})

@@ -1,6 +1,6 @@
 """Tier 3: the core and the simulator's fixed mode agree on random networks, step by step.
 
-Twenty random networks (tests/random_networks.py, 4-8 neurons and inputs, 100 steps, STDP
+Twenty random networks (snn/testing/random_networks.py, 4-8 neurons and inputs, 100 steps, STDP
 on and off) run in the Amaranth simulator; two of them, and the cycle formula of
 docs/core-hardware.md, also on the exported Verilog under cocotb + Icarus. The seeds
 were chosen (see ``test_cases_exercise_the_arithmetic``) so that refractory holds,
@@ -14,13 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from cocotb_run import have_icarus, run_cocotb
-from conformance import load_case, plastic_blocks_complete, run_network
 from pysim import run_core
-from reference_core import ReferenceCore
-from timing_check import predicted
 
+from hdl.testing.cocotb_run import have_icarus, run_cocotb
+from hdl.testing.conformance import load_case, plastic_blocks_complete, run_network
+from hdl.testing.timing_check import predicted
 from snn import CoreSpec
+from snn.testing.reference_core import ReferenceCore
 
 SPEC = CoreSpec(max_inputs=8, max_neurons=8)
 STEPS = 100

@@ -29,7 +29,7 @@ def test_registers_read_back():
 
 
 def test_core_without_learning_engine():
-    from conformance import load_case, run_network
+    from hdl.testing.conformance import load_case, run_network
 
     network, q = load_case({"seed": 33, "stdp": False, "steps": 40, "max_inputs": 8, "max_neurons": 8})
 

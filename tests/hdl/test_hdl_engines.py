@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_bench import Bench, run
-from reference_core import rnd, sat, trunc
 
 from hdl.memories import acc_layout, param_layout, state_layout
 from hdl.neuron_engine import NeuronEngine
@@ -13,6 +12,7 @@ from hdl.synapse_engine import SynapseEngine
 from hdl.timing import learn_cycles
 from hdl.weight_memory import banked
 from snn import CoreSpec
+from snn.testing.reference_core import rnd, sat, trunc
 
 SPEC = CoreSpec(max_inputs=8, max_neurons=8)
 

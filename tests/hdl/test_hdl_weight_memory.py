@@ -73,7 +73,7 @@ def _cells_sim() -> Path:
 
 def _run_icarus(tmp_path, depth, width, stride, platform):
     pytest.importorskip("cocotb_tools")
-    from cocotb_run import have_icarus, run_icarus
+    from hdl.testing.cocotb_run import have_icarus, run_icarus
 
     if not have_icarus():
         pytest.skip("Icarus Verilog is not installed")

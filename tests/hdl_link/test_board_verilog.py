@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from cocotb_run import have_icarus, run_icarus
 from test_board_top import PARAMS, SPEC, conversation, model_replies
 
 from hdl.link.board_top import generate
+from hdl.testing.cocotb_run import have_icarus, run_icarus
 
 HERE = Path(__file__).resolve().parent
 

@@ -13,7 +13,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from random_networks import random_case
 from test_board import fixed_simulation
 
 from firmware_host.device_model import DeviceModel
@@ -34,6 +33,7 @@ from firmware_host.protocol import (
 from hdl.link.params import identity
 from hdl.link.rtl_device import RtlDevice
 from snn.core_spec import CoreSpec
+from snn.testing.random_networks import random_case
 
 SPEC = CoreSpec(max_inputs=8, max_neurons=8)
 STEPS = 30

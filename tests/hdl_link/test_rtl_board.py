@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from random_networks import random_case
 from test_board import fixed_simulation
 
 from firmware_host.board import Board
 from hdl.link.rtl_device import serve_rtl
 from snn.cli import main
 from snn.core_spec import CoreSpec
+from snn.testing.random_networks import random_case
 
 SPEC = CoreSpec(max_inputs=8, max_neurons=8)
 STEPS = 30

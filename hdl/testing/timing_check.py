@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conformance import load_case, on_core
-
 from firmware_host.memory_map import Matrix, core_image
+from hdl.testing.conformance import load_case, on_core
 from hdl.timing import step_cycles
 from hdl.weight_memory import banked
 

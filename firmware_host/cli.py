@@ -150,9 +150,10 @@ def _open(args: argparse.Namespace):
         with Board(args.port, args.baud, timeout=args.timeout) as board:
             yield board
         return
-    from hdl.link.rtl_device import serve_rtl
     from snn.core_spec import CoreSpec
+    from snn.plugins import contribution
 
+    serve_rtl = contribution("snn.ports", RTL_PORT, f"--port {RTL_PORT} (the gateware, from hdl)")
     size = args.rtl_size or _rtl_size_for(getattr(args, "network", None))
     server = serve_rtl(CoreSpec(max_inputs=size, max_neurons=size))
     try:
@@ -166,7 +167,7 @@ def _rtl_size_for(path: Path | None) -> int:
     """A simulated core just large enough for the network: simulation time grows with it."""
     if path is None:
         return 16
-    from ..nir import load_file
+    from snn.nir import load_file
 
     net = load_file(path)  # a network file or a NIR graph with its dt (snn.nir)
     need = max(net.n_sources, net.n_neurons, 8)
@@ -192,7 +193,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def _load(board, path: Path):
-    from ..nir import load_file
+    from snn.nir import load_file
 
     network = load_file(path)  # a network file or a NIR graph with its dt (snn.nir)
     t0 = time.perf_counter()

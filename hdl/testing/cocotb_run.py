@@ -10,7 +10,8 @@ from pathlib import Path
 from hdl.verilog import generate
 from snn.core_spec import CoreSpec
 
-HERE = Path(__file__).resolve().parent
+# the folder that holds the hdl package (site-packages, or the checkout when editable)
+PACKAGES = Path(__file__).resolve().parents[2]
 
 
 def have_icarus() -> bool:
@@ -32,10 +33,7 @@ def run_cocotb(spec: CoreSpec, cases: list[dict], build_dir: Path) -> list[dict]
         "SNN_HDL_CASES": json.dumps(cases),
         "SNN_HDL_RESULTS": str(results_file),
     }
-    # the cocotb module imports the test helpers (tests/hdl, tests) and the project
-    n_tests, n_fail = run_icarus(
-        [source], "snn_core", "cocotb_core", build_dir, [HERE, HERE.parent, HERE.parent.parent], env
-    )
+    n_tests, n_fail = run_icarus([source], "snn_core", "hdl.testing.cocotb_core", build_dir, [PACKAGES], env)
     if n_fail or not results_file.exists():
         raise AssertionError(f"cocotb: {n_fail} of {n_tests} tests failed; see {build_dir}")
     return json.loads(results_file.read_text())

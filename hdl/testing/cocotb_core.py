@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import cocotb
@@ -17,14 +16,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 from cocotb.utils import get_sim_time
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from conformance import load_case, run_network  # noqa: E402
-
-from hdl.commands import Op, Resp, unpack_response  # noqa: E402
-from hdl.driver import CoreSession  # noqa: E402
-from snn.core_spec import CoreSpec  # noqa: E402
+from hdl.commands import Op, Resp, unpack_response
+from hdl.driver import CoreSession
+from hdl.testing.conformance import load_case, run_network
+from snn.core_spec import CoreSpec
 
 PERIOD_NS = 10
 

@@ -1,6 +1,6 @@
 """Hardware benchmark: the default core built for iCEBreaker and ULX3S-45F/85F, beside NeuroCoreX.
 
-``python -m snn.bench.hardware [--activity A] [--out build/bench-hardware]`` runs the
+``snn bench hardware`` or ``python -m hdl.fpga.bench [--activity A] [--out build/bench-hardware]`` runs the
 full builds (a few minutes: yosys + nextpnr through YoWASP) and prints one table.
 A board whose memories (SPRAM on the UP5K, block RAM elsewhere) cannot hold the default
 core's weights is built with the largest square core that can (``hdl.fpga.capacity``)
@@ -118,6 +118,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--boards", nargs="+", default=list(BOARDS), help="boards to build")
 
 
+def add_bench_parser(kinds: argparse._SubParsersAction) -> None:
+    """Register ``snn bench hardware`` (the ``snn.bench`` entry point of this package)."""
+    hardware = kinds.add_parser(
+        "hardware", help="full default-core builds beside NeuroCoreX's figures (minutes; yowasp toolchain)"
+    )
+    add_arguments(hardware)
+    hardware.set_defaults(func=run)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the builds and print the table."""
     columns = {"NeuroCoreX (Cmod A7-35T)": NEUROCOREX}
@@ -132,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m snn.bench.hardware``."""
+    """``python -m hdl.fpga.bench``."""
     parser = argparse.ArgumentParser(prog="snn bench hardware", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

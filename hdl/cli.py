@@ -14,8 +14,8 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from ..core_spec import CoreSpec
-from ..errors import NetworkError
+from snn.core_spec import CoreSpec
+from snn.errors import NetworkError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -107,8 +107,8 @@ def resolve(args: argparse.Namespace):
     except tomllib.TOMLDecodeError as exc:
         raise NetworkError(f"{path}: not valid TOML: {exc}") from None
     if "format" in doc or "populations" in doc:
-        from .. import io
-        from ..quantize import fit_problems
+        from snn import io
+        from snn.quantize import fit_problems
 
         core = "the default core" if spec is None else "the --spec-json core"
         spec = spec or CoreSpec()
@@ -124,8 +124,8 @@ def resolve(args: argparse.Namespace):
 def _from_nir(path: Path, dt: float | None) -> Path:
     import tempfile
 
-    from .. import io
-    from ..nir import load_file
+    from snn import io
+    from snn.nir import load_file
 
     network = load_file(path, dt)
     return io.save(network, Path(tempfile.mkdtemp(prefix="snn-nir-")) / (path.stem + ".toml"))
@@ -162,20 +162,16 @@ def run_test(args: argparse.Namespace) -> int:
     import shutil
 
     spec, network = resolve(args)
-    tests = Path(__file__).resolve().parents[2] / "tests" / "hdl"
-    if not (tests / "cocotb_run.py").exists():
-        raise NetworkError(f"snn hdl test runs the repository's tests/hdl, not found at {tests}")
     if shutil.which("iverilog") is None:
         raise NetworkError("Icarus Verilog is not installed (Debian: sudo apt-get install iverilog)")
-    sys.path[:0] = [str(tests), str(tests.parent)]
-    from cocotb_run import run_cocotb
-    from timing_check import predicted
+    from hdl.testing.cocotb_run import run_cocotb
+    from hdl.testing.timing_check import predicted
 
     if network is not None:
         cases = [{"network": str(network.resolve()), "steps": args.steps or 20, "spec": spec.to_dict()}]
     else:
         size = {"max_inputs": min(spec.max_inputs, 16), "max_neurons": min(spec.max_neurons, 16)}
-        from conformance import load_case, plastic_blocks_complete
+        from hdl.testing.conformance import load_case, plastic_blocks_complete
 
         cases, seed = [], 0
         while len(cases) < args.networks:

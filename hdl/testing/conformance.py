@@ -4,7 +4,7 @@
 its command stream, runs it step by step with the network's input spikes and compares
 spikes, ``v``/``i_e``/``i_i``/``ref`` at every step and the final weights with the
 reference: ``snn.Simulator`` in fixed mode for the state and weights, the slow
-``tests/reference_core.py`` for the spikes of each step. A mismatch
+``snn/testing/reference_core.py`` for the spikes of each step. A mismatch
 raises ``AssertionError`` naming the first differing step, neuron and variable.
 """
 
@@ -68,7 +68,7 @@ async def run_network(
     session: CoreSession, network, quantized: QuantizedNetwork, n_steps: int, *, check_every: int = 1
 ) -> dict:
     """Run ``n_steps`` on the core and on the references; assert they agree. Returns counts."""
-    from reference_core import ReferenceCore
+    from snn.testing.reference_core import ReferenceCore
 
     spec = session.spec
     q = on_core(quantized, spec)
@@ -124,7 +124,7 @@ def load_case(case: dict):
         network = io.load(case["network"])
         spec = CoreSpec.from_dict(case["spec"]) if "spec" in case else CoreSpec()
         return network, quantize(network, spec, require_fit=True)
-    from random_networks import random_case, random_network
+    from snn.testing.random_networks import random_case, random_network
 
     if "spec" in case and CoreSpec.from_dict(case["spec"]) != CoreSpec(
         max_inputs=case["spec"]["max_inputs"],
