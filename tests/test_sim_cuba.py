@@ -57,7 +57,7 @@ def spike_stats(res) -> tuple[float, float]:
     return rate, float(np.mean(cvs))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=10)
 def test_cuba_statistics_match_brian2():
     rates, cvs = [], []
     for seed in SEEDS:

@@ -55,6 +55,7 @@ def test_cases_exercise_the_arithmetic():
     assert counts["at_w_min"] > 0 and counts["at_w_max"] > 0
 
 
+@pytest.mark.slow(seconds=70)
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_conformance_amaranth_sim(chunk):
     for case in CASES[chunk::CHUNKS]:

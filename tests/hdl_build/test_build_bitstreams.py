@@ -23,7 +23,7 @@ def needs(family):
     )
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=150)
 @needs("ecp5")
 def test_ecp5_bitstream_through_a_pll(tmp_path):
     # 30 MHz from the ULX3S's 25 MHz oscillator: exercises the EHXPLLL path
@@ -39,7 +39,7 @@ def test_ecp5_bitstream_through_a_pll(tmp_path):
     assert 10 < report.fmax_mhz < 500
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=270)
 @needs("ice40")
 def test_ice40_up5k_bitstream_for_the_default_core(tmp_path):
     result = build(CoreSpec(), get("icebreaker"), tmp_path)
