@@ -15,5 +15,6 @@ if ! command -v iverilog >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-# -n 2: the machine has two cores; numba's cache makes later workers start warm.
-exec .venv/bin/python -m pytest -q -n 2 --durations=15 "$@"
+# -n 2: the machine has two cores; numba's cache makes later workers start warm. worksteal:
+# an idle worker takes queued tests from a busy one (tests/conftest.py puts the longest first).
+exec .venv/bin/python -m pytest -q -n 2 --dist worksteal --durations=15 "$@"
