@@ -59,6 +59,10 @@ class CoreSession:
         for i in inputs:
             await self.command(Op.INPUT, data=int(i))
         await self.command(Op.STEP, data=1)
+        return await self.step_result()
+
+    async def step_result(self) -> tuple[int, list[int]]:
+        """Collect the replies of a STEP just sent: ``(step number, spiking neurons)``."""
         spikes = []
         while True:
             kind, index, value = unpack_response(self.spec, await self._recv())

@@ -16,7 +16,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 from cocotb.utils import get_sim_time
 
-from hdl.commands import Op, Resp, unpack_response
+from hdl.commands import Op
 from hdl.driver import CoreSession
 from hdl.testing.conformance import load_case, run_network
 from snn.core_spec import CoreSpec
@@ -38,19 +38,10 @@ class Timed(CoreSession):
             await self.command(Op.INPUT, data=int(i))
         t0 = get_sim_time("ns")
         await self.command(Op.STEP, data=1)
-        out = await self._collect()
+        out = await self.step_result()
         self.step_cycles.append(round((get_sim_time("ns") - t0) / PERIOD_NS))
         self.step_events.append((sorted(out[1]), [int(i) for i in inputs]))
         return out
-
-    async def _collect(self):
-        spikes = []
-        while True:
-            kind, index, value = unpack_response(self.spec, await self._recv())
-            if kind is Resp.SPIKE:
-                spikes.append(index)
-            elif kind is Resp.STEP_DONE:
-                return value, spikes
 
 
 @cocotb.test()
