@@ -32,21 +32,20 @@ from .errors import BadReply, BoardError, NoAnswer, ProtocolMismatch, VerifyErro
 from .link import Link, Reply, Request
 from .memory_map import STATE_STRIDE, Control, NeuronState, Region, TraceKind, core_image
 from .protocol import (
-    ADDRESS,
+    INDEX,
     MAGIC,
     PROTOCOL_VERSION,
     REPLY_HEAD,
-    SPIKE_RECORD,
-    SPIKES_RESEND,
-    STEP,
-    STEP_REPLY,
     DeviceStatus,
     Identity,
     Opcode,
+    SpikeFlag,
     SpikeRecord,
     decode_words,
     encode_words,
-    pack_spikes_in,
+    pack_request,
+    reply_frame_bytes,
+    unpack_reply,
     word_format,
 )
 from .transports import PtyServer, serve_simulated
@@ -139,7 +138,7 @@ class Board:
         """Ask the board who it is; checks the protocol version and sets the credits."""
         self.link.sync()
         try:
-            reply = self.link.request(Opcode.IDENTIFY, reply_bytes=64)
+            reply = self.link.request(Opcode.IDENTIFY)
         except NoAnswer:
             raise NoAnswer(
                 f"no answer on port {self.url} at {self.baud} baud: is the board connected, "
@@ -164,7 +163,14 @@ class Board:
 
     def status(self) -> DeviceStatus:
         """Running flag, timestep, spike records sent and sticky overflow flags."""
-        return self._parse(Opcode.STATUS, DeviceStatus.unpack, self.link.request(Opcode.STATUS).data)
+        running, timestep, records, flags = self._call(Opcode.STATUS)[0]
+        return DeviceStatus(bool(running), timestep, records, SpikeFlag(flags))
+
+    def _call(self, opcode: Opcode, *fields: int, **timing) -> tuple[tuple, bytes]:
+        """One request alone on the link, laid out by the command table; the reply's
+        ``(fixed fields, tail)``, or :class:`BadReply` if it is not laid out as the table says."""
+        reply = self.link.request(opcode, pack_request(opcode, *fields), **timing)
+        return self._parse(opcode, lambda data: unpack_reply(opcode, data), reply.data)
 
     def _parse(self, opcode: Opcode, parse: Callable[[bytes], _T], data: bytes) -> _T:
         """``parse(data)``, the data of a reply to ``opcode``; :class:`BadReply` if it does not parse."""
@@ -201,9 +207,15 @@ class Board:
         requests = [
             Request(
                 Opcode.WRITE,
-                ADDRESS.pack(region, index, words.size) + encode_words(self.spec, region, index, words),
+                pack_request(
+                    Opcode.WRITE,
+                    region,
+                    index,
+                    words.size,
+                    tail=encode_words(self.spec, region, index, words),
+                ),
             )
-            for region, index, words in self._split(_coalesce(writes), ADDRESS.size)
+            for region, index, words in self._split(_coalesce(writes), Opcode.WRITE.command.args.size)
         ]
         self.link.exchange(requests)
 
@@ -211,11 +223,11 @@ class Board:
         """Burst reads of ``(region, first index, count)``, pipelined; one array per range."""
         requests, owner = [], []
         for k, (region, index, count) in enumerate(ranges):
-            for r, i, w in self._split(
-                [(region, index, np.zeros(count, np.int64))], REPLY_HEAD.size + ADDRESS.size
-            ):
-                reply_bytes = word_format(self.spec, r, i, w.size).total + 16
-                requests.append(Request(Opcode.READ, ADDRESS.pack(r, i, w.size), reply_bytes=reply_bytes))
+            overhead = REPLY_HEAD.size + Opcode.READ.command.reply.size
+            for r, i, w in self._split([(region, index, np.zeros(count, np.int64))], overhead):
+                reply_bytes = reply_frame_bytes(Opcode.READ, word_format(self.spec, r, i, w.size).total)
+                payload = pack_request(Opcode.READ, r, i, w.size)
+                requests.append(Request(Opcode.READ, payload, reply_bytes=reply_bytes))
                 owner.append(k)
         replies = self.link.exchange(requests)
         parts: list[list[np.ndarray]] = [[] for _ in ranges]
@@ -224,13 +236,12 @@ class Board:
         return [np.concatenate(p) if p else np.zeros(0, np.int64) for p in parts]
 
     def _words(self, request: Request, reply: Reply) -> np.ndarray:
-        region, index, count = ADDRESS.unpack_from(request.payload)
-        if reply.data[: ADDRESS.size] != request.payload:
+        fields, tail = self._parse(Opcode.READ, lambda data: unpack_reply(Opcode.READ, data), reply.data)
+        if pack_request(Opcode.READ, *fields) != request.payload:
             raise BadReply(f"the board on {self.url} answered a READ with another address")
+        region, index, count = fields
         return self._parse(
-            Opcode.READ,
-            lambda data: decode_words(self.spec, Region(region), index, count, data),
-            reply.data[ADDRESS.size :],
+            Opcode.READ, lambda data: decode_words(self.spec, Region(region), index, count, data), tail
         )
 
     def _split(self, writes: list[Write], overhead: int) -> list[Write]:
@@ -292,13 +303,13 @@ class Board:
 
     def reset(self) -> None:
         """RESET_STATE: state, traces and timestep to their initial values (weights kept)."""
-        self.link.request(Opcode.RESET_STATE)
+        self._call(Opcode.RESET_STATE)
         self._records_seen = 0
         self.link.take_records()
 
     def clear(self) -> None:
         """CLEAR_CONFIG: all weights, parameters and rules to 0."""
-        self.link.request(Opcode.CLEAR_CONFIG)
+        self._call(Opcode.CLEAR_CONFIG)
         self.loaded = None
 
     def run(self, steps: int | None = None, inputs=None) -> Spikes:
@@ -327,10 +338,14 @@ class Board:
                     inputs[step] if inputs is not None and step < len(inputs) else [], np.int64
                 )
                 if sources.size:
-                    frames.append(Request(Opcode.SPIKES_IN, pack_spikes_in(step, sources)))
+                    tail = sources.astype(INDEX).tobytes()
+                    frames.append(
+                        Request(
+                            Opcode.SPIKES_IN, pack_request(Opcode.SPIKES_IN, step, sources.size, tail=tail)
+                        )
+                    )
             self.link.exchange(frames)
-            reply = self.link.request(Opcode.STEP, STEP.pack(k), device_s=k * self.step_s, reply_bytes=16)
-            t, count = self._parse(Opcode.STEP, STEP_REPLY.unpack, reply.data)
+            (t, count), _ = self._call(Opcode.STEP, k, device_s=k * self.step_s)
             records += self._collect(count)
         records.sort(key=lambda r: r.timestep)
         steps_out = [np.full(r.neurons.size, r.timestep, np.int64) for r in records]
@@ -352,12 +367,25 @@ class Board:
             replies = self.link.exchange(
                 [
                     Request(
-                        Opcode.SPIKES_RESEND, SPIKES_RESEND.pack(c16), reply_bytes=SPIKE_RECORD.size + 1024
+                        Opcode.SPIKES_RESEND,
+                        pack_request(Opcode.SPIKES_RESEND, c16),
+                        reply_bytes=reply_frame_bytes(
+                            Opcode.SPIKES_RESEND, INDEX.itemsize * self.spec.max_neurons
+                        ),
                     )
                     for c16 in missing
                 ]
             )
-            records += [self._parse(Opcode.SPIKES_RESEND, SpikeRecord.unpack, r.data) for r in replies]
+            for r in replies:
+                fields, tail = self._parse(
+                    Opcode.SPIKES_RESEND, lambda d: unpack_reply(Opcode.SPIKES_RESEND, d), r.data
+                )
+                counter, timestep, flags, _ = fields
+                records.append(
+                    SpikeRecord(
+                        counter, timestep, SpikeFlag(flags), np.frombuffer(tail, INDEX).astype(np.int64)
+                    )
+                )
         self._records_seen = last
         return records
 

@@ -9,7 +9,6 @@ the bytes, collect what the transmitter sends), and what
 
 from __future__ import annotations
 
-import struct
 from collections import OrderedDict
 
 import numpy as np
@@ -20,13 +19,11 @@ from .core_model import CoreModel
 from .framing import BadFrame, Frame, StreamDecoder
 from .memory_map import Control, Region
 from .protocol import (
-    ADDRESS,
-    EXECUTE_ONCE,
+    INDEX,
     PROTOCOL_VERSION,
     REPLY,
     REPLY_HEAD,
-    SPIKES_RESEND,
-    STEP,
+    REQUESTS,
     STEP_REPLY,
     DeviceStatus,
     Identity,
@@ -34,10 +31,11 @@ from .protocol import (
     SpikeFlag,
     SpikeRecord,
     Status,
+    Tail,
     decode_words,
     encode_words,
     in_range,
-    unpack_spikes_in,
+    word_format,
 )
 
 
@@ -80,19 +78,8 @@ class DeviceModel:
         self._flags = SpikeFlag(0)  # sticky, for STATUS
         self._pending_flags = SpikeFlag(0)  # for the next spike record
         self._out = bytearray()
-        self._handlers = {
-            Opcode.IDENTIFY: self._identify,
-            Opcode.STATUS: self._status,
-            Opcode.WRITE: self._write,
-            Opcode.READ: self._read,
-            Opcode.HALT: self._halt,
-            Opcode.RUN: self._run,
-            Opcode.STEP: self._step,
-            Opcode.RESET_STATE: self._reset_state,
-            Opcode.CLEAR_CONFIG: self._clear_config,
-            Opcode.SPIKES_IN: self._spikes_in,
-            Opcode.SPIKES_RESEND: self._spikes_resend,
-        }
+        # one handler per row of the command table: ``_<name>(*fields, tail)``
+        self._handlers = {op: getattr(self, f"_{op.name.lower()}") for op in REQUESTS}
 
     # -- the byte interface ---------------------------------------------------------------
     def exchange(self, received: bytes) -> bytes:
@@ -115,63 +102,83 @@ class DeviceModel:
 
     # -- dispatch -------------------------------------------------------------------------
     def _execute(self, frame: Frame) -> None:
-        op = frame.opcode
+        """The checks of the command table (:class:`firmware_host.protocol.Command`), in
+        its order, then the opcode's handler; every reply's data as the table lays it out."""
+        op, payload = frame.opcode, frame.payload
         if frame.version != PROTOCOL_VERSION and op != Opcode.IDENTIFY:
             return self._reply(frame.seq, op, Status.BAD_VERSION)
         handler = self._handlers.get(op)
         if handler is None:
             return self._reply(frame.seq, op, Status.UNKNOWN_OPCODE)
-        if len(frame.payload) > self.identity.max_payload:
+        op = Opcode(op)
+        command = op.command
+        if len(payload) > self.identity.max_payload:
             return self._reply(frame.seq, op, Status.BAD_LENGTH)
-        if op in EXECUTE_ONCE and frame.seq == self._last_once:
-            data = self._step_reply() if op == Opcode.STEP else b""
+        if command.once and frame.seq == self._last_once:
+            data = self._now(op) if command.reply.size else b""
             return self._reply(frame.seq, op, Status.DUPLICATE, data)
         try:
-            data = handler(frame.payload)
+            fields, tail = self._check(command, payload)
+            data = handler(*fields, tail)
         except Refused as exc:
             return self._reply(frame.seq, op, exc.status)
-        except (struct.error, ValueError):  # payload shorter or longer than its layout
-            return self._reply(frame.seq, op, Status.BAD_LENGTH)
-        if op in EXECUTE_ONCE:
+        self._check_reply(op, data)
+        if command.once:
             self._last_once = frame.seq
         self._reply(frame.seq, op, Status.OK, data)
+
+    def _check(self, command, payload: bytes) -> tuple[tuple, bytes]:
+        """The table's checks of a request: its fields and tail, or :class:`Refused`."""
+        args = command.args
+        if len(payload) < args.size:
+            raise Refused(Status.BAD_LENGTH)
+        fields, tail = args.unpack_from(payload), payload[args.size :]
+        if command.address and not in_range(self.core.spec, *fields):
+            raise Refused(Status.ADDRESS_OUT_OF_RANGE)
+        if command.args_tail is Tail.NONE and tail:
+            raise Refused(Status.BAD_LENGTH)
+        if command.halted and self.running:
+            raise Refused(Status.BUSY)
+        if command.args_tail is Tail.WORDS:
+            want = word_format(self.core.spec, *fields).total
+        elif command.args_tail is Tail.INDICES:
+            want = INDEX.itemsize * fields[-1]
+        else:
+            want = 0
+        if len(tail) != want:
+            raise Refused(Status.BAD_LENGTH)
+        return fields, tail
+
+    def _check_reply(self, op: Opcode, data: bytes) -> None:
+        """A handler's reply data has the table's layout (a bug here, not a refusal)."""
+        command = op.command
+        fixed = command.reply.size
+        if len(data) < fixed or (command.reply_tail is Tail.NONE and len(data) != fixed):
+            raise AssertionError(f"{op.name} handler answered {len(data)} bytes; the table says {fixed}")
 
     def _reply(self, seq: int, opcode: int, status: Status, data: bytes = b"") -> None:
         head = REPLY_HEAD.pack(status, self.identity.credits)
         self._out += Frame(seq, (opcode | REPLY) & 0xFF, head + data).encode()
 
-    # -- handlers: payload -> reply data, or raise Refused --------------------------------
-    def _identify(self, payload: bytes) -> bytes:
-        _empty(payload)
+    # -- handlers: the request's fields and tail -> reply data, or raise Refused ----------
+    # (the table's checks are done: lengths, address range, BUSY during a free run)
+    def _identify(self, tail: bytes) -> bytes:
         self._last_once = None  # a new session: its sequence numbers start afresh
         return self.identity.pack()
 
-    def _status(self, payload: bytes) -> bytes:
-        _empty(payload)
+    def _status(self, tail: bytes) -> bytes:
         return DeviceStatus(self.running, self.core.timestep, self._records & 0xFFFF, self._flags).pack()
 
-    def _address(self, payload: bytes) -> tuple[Region, int, int]:
-        region, index, count = ADDRESS.unpack_from(payload)
-        if not in_range(self.core.spec, region, index, count):
-            raise Refused(Status.ADDRESS_OUT_OF_RANGE)
-        return Region(region), index, count
-
-    def _write(self, payload: bytes) -> bytes:
-        region, index, count = self._address(payload)
-        if self.running:
-            raise Refused(Status.BUSY)
-        words = self._words(region, index, count, payload[ADDRESS.size :])
+    def _write(self, region: int, index: int, count: int, tail: bytes) -> bytes:
+        region = Region(region)
+        try:
+            words = decode_words(self.core.spec, region, index, count, tail)
+        except ValueError:  # not sign-extended (the length is checked)
+            raise Refused(Status.BAD_VALUE) from None
         if region is Region.CONTROL:
             self._check_control(index, words)
         self.core.mem[region][index : index + count] = words
         return b""
-
-    def _words(self, region: Region, index: int, count: int, data: bytes) -> np.ndarray:
-        try:
-            return decode_words(self.core.spec, region, index, count, data)
-        except ValueError as exc:
-            bad_length = "bytes" in str(exc)
-            raise Refused(Status.BAD_LENGTH if bad_length else Status.BAD_VALUE) from None
 
     def _check_control(self, index: int, words: np.ndarray) -> None:
         spec = self.core.spec
@@ -186,41 +193,35 @@ class DeviceModel:
             if value > limits[Control(reg)]:
                 raise Refused(Status.BAD_VALUE)
 
-    def _read(self, payload: bytes) -> bytes:
-        region, index, count = self._address(payload)
-        if len(payload) != ADDRESS.size:
-            raise Refused(Status.BAD_LENGTH)
+    def _read(self, region: int, index: int, count: int, tail: bytes) -> bytes:
+        region = Region(region)
         words = self.core.mem[region][index : index + count]
-        data = encode_words(self.core.spec, region, index, words)
-        if ADDRESS.size + len(data) + REPLY_HEAD.size > self.identity.max_payload:
+        data = Opcode.READ.command.reply.pack(region, index, count) + encode_words(
+            self.core.spec, region, index, words
+        )
+        if REPLY_HEAD.size + len(data) > self.identity.max_payload:
             raise Refused(Status.BAD_LENGTH)
-        return payload + data
+        return data
 
-    def _halt(self, payload: bytes) -> bytes:
-        _empty(payload)
+    def _halt(self, tail: bytes) -> bytes:
         self.running = False
         return b""
 
-    def _run(self, payload: bytes) -> bytes:
-        _empty(payload)
+    def _run(self, tail: bytes) -> bytes:
         self.running = True
         return b""
 
-    def _step(self, payload: bytes) -> bytes:
-        (n,) = STEP.unpack(payload)
-        if self.running:
-            raise Refused(Status.BUSY)
+    def _step(self, n: int, tail: bytes) -> bytes:
         for _ in range(n):
             self._one_step()
-        return self._step_reply()
+        return self._now(Opcode.STEP)
 
-    def _step_reply(self) -> bytes:
+    def _now(self, op: Opcode) -> bytes:
+        """The reply fields of a run-state command as they are now (also for DUPLICATE)."""
+        assert op is Opcode.STEP, op  # the only run-state command with reply fields
         return STEP_REPLY.pack(self.core.timestep & 0xFFFFFFFF, self._records & 0xFFFF)
 
-    def _reset_state(self, payload: bytes) -> bytes:
-        _empty(payload)
-        if self.running:
-            raise Refused(Status.BUSY)
+    def _reset_state(self, tail: bytes) -> bytes:
         self.core.reset_state()
         self._records = 0
         self._log.clear()
@@ -228,15 +229,12 @@ class DeviceModel:
         self._flags = self._pending_flags = SpikeFlag(0)
         return b""
 
-    def _clear_config(self, payload: bytes) -> bytes:
-        _empty(payload)
-        if self.running:
-            raise Refused(Status.BUSY)
+    def _clear_config(self, tail: bytes) -> bytes:
         self.core.clear_config()
         return b""
 
-    def _spikes_in(self, payload: bytes) -> bytes:
-        timestep, sources = unpack_spikes_in(payload)
+    def _spikes_in(self, timestep: int, count: int, tail: bytes) -> bytes:
+        sources = np.frombuffer(tail, INDEX)
         if sources.size and sources.max() >= self.core.spec.max_inputs:
             raise Refused(Status.ADDRESS_OUT_OF_RANGE)
         now = self.core.timestep
@@ -246,11 +244,10 @@ class DeviceModel:
             raise Refused(Status.INPUT_LATE)
         if timestep >= now + self.identity.input_depth:
             raise Refused(Status.BUSY)
-        self._inputs[timestep] = np.unique(sources)  # set, not add: a repeat changes nothing
+        self._inputs[timestep] = np.unique(sources).astype(np.int64)  # set, not add: a repeat changes nothing
         return b""
 
-    def _spikes_resend(self, payload: bytes) -> bytes:
-        (counter,) = SPIKES_RESEND.unpack(payload)
+    def _spikes_resend(self, counter: int, tail: bytes) -> bytes:
         record = self._log.get(counter)
         if record is None:
             raise Refused(Status.SPIKES_GONE)
@@ -268,8 +265,3 @@ class DeviceModel:
             self._out += Frame(self._records & 0xFF, Opcode.SPIKES_OUT, record).encode()
             self._records += 1
             self._pending_flags = SpikeFlag(0)
-
-
-def _empty(payload: bytes) -> None:
-    if payload:
-        raise Refused(Status.BAD_LENGTH)

@@ -36,6 +36,7 @@ from .protocol import (
     Opcode,
     SpikeRecord,
     Status,
+    reply_frame_bytes,
 )
 
 MAX_BACKOFF_DOUBLINGS = 5  # time-outs grow to 32 x the base, then stay
@@ -47,8 +48,14 @@ class Request:
 
     opcode: Opcode
     payload: bytes = b""
-    reply_bytes: int = 16  # size of the expected reply on the wire
+    reply_bytes: int | None = None  # size of the expected reply on the wire (None: the table's)
     device_s: float = 0.0  # time the device needs to carry it out
+
+    def __post_init__(self) -> None:
+        if self.reply_bytes is None and isinstance(self.opcode, Opcode) and self.opcode.command:
+            object.__setattr__(self, "reply_bytes", reply_frame_bytes(self.opcode))
+        elif self.reply_bytes is None:
+            object.__setattr__(self, "reply_bytes", 16)
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ class Link:
         try:
             while nxt < len(requests) or pending:
                 while nxt < len(requests) and len(pending) < max(1, min(limit, self.credits)):
-                    once = requests[nxt].opcode in EXECUTE_ONCE
+                    once = requests[nxt].opcode in EXECUTE_ONCE  # the table's run-state commands
                     if pending and (once or any(s.once for s in pending.values())):
                         break  # a run-state command goes alone
                     if once and not self._once_known:

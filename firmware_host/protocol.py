@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from enum import IntEnum, IntFlag
+from enum import Enum, IntEnum, IntFlag
 from functools import lru_cache
 
 import numpy as np
@@ -41,29 +41,6 @@ MAX_PAYLOAD = 4096  # the protocol's limit; a device advertises its own (Identit
 MAX_FRAME = HEADER.size + MAX_PAYLOAD + CRC_BYTES + (HEADER.size + MAX_PAYLOAD + CRC_BYTES) // 254 + 1
 REPLY = 0x80  # opcode bit of a reply
 SEQ_MODULO = 256
-
-
-class Opcode(IntEnum):
-    """Request opcodes (host -> device), and SPIKES_OUT (device -> host)."""
-
-    IDENTIFY = 0x01  # -> Identity; also starts a session (forgets the last command's seq)
-    STATUS = 0x02  # -> DeviceStatus
-    WRITE = 0x10  # ADDRESS + words
-    READ = 0x11  # ADDRESS -> ADDRESS + words
-    HALT = 0x20  # stop a free run
-    RUN = 0x21  # run freely, one timestep after the other, until HALT
-    STEP = 0x22  # STEP: run n timesteps -> STEP_REPLY, when they are done
-    RESET_STATE = 0x23  # state, traces, timestep, input buffer and spike log to their initial values
-    CLEAR_CONFIG = 0x24  # every configuration region (weights, parameters, rules) to 0
-    SPIKES_IN = 0x30  # SPIKES_IN + u16 source indices: the input spikes of one timestep
-    SPIKES_RESEND = 0x31  # SPIKES_RESEND -> SPIKE_RECORD + neurons, from the spike log
-    SPIKES_OUT = 0x40  # device -> host, unsolicited: SPIKE_RECORD + u16 neuron indices
-
-
-# Commands that change the run state are executed once per sequence number: the device
-# keeps the seq of the last one, and answers a repeat with DUPLICATE. Every other
-# request is idempotent (address- or timestep-addressed) and simply executed again.
-EXECUTE_ONCE = frozenset({Opcode.HALT, Opcode.RUN, Opcode.STEP, Opcode.RESET_STATE, Opcode.CLEAR_CONFIG})
 
 
 class Status(IntEnum):
@@ -127,6 +104,121 @@ SPEC_FIELDS = (
     "max_delay",
 )
 IDENTITY = struct.Struct("<4sB" + "H" * len(SPEC_FIELDS) + "BIIBHHH")
+
+
+# -- the command table ------------------------------------------------------------------
+class Tail(Enum):
+    """What follows the fixed fields of a payload."""
+
+    NONE = "none"
+    WORDS = "words"  # the words of the ADDRESS fields (region, index, count), in wire format
+    INDICES = "indices"  # ``count`` u16 indices, ``count`` being the last fixed field
+
+
+NOTHING = struct.Struct("<")  # no fixed fields
+
+
+@dataclass(frozen=True)
+class Command:
+    """One row of the command table: a request's payload and its reply's data.
+
+    ``args``/``args_tail``: the request payload, fixed fields then a tail; ``reply``/
+    ``reply_tail``: the reply's data after :data:`REPLY_HEAD`. ``once``: a run-state
+    command, executed once per sequence number (DUPLICATE on a repeat, carrying the
+    reply's fields as they are now). ``halted``: refused with BUSY during a free run.
+
+    A device checks a request in this order (the device model and the gateware alike):
+    payload shorter than ``args`` (BAD_LENGTH); an ADDRESS out of the memory map
+    (ADDRESS_OUT_OF_RANGE); without a tail, payload longer than ``args`` (BAD_LENGTH);
+    ``halted`` during a free run (BUSY); the tail's length (BAD_LENGTH); then the
+    command's own checks.
+    """
+
+    args: struct.Struct = NOTHING
+    args_tail: Tail = Tail.NONE
+    reply: struct.Struct = NOTHING
+    reply_tail: Tail = Tail.NONE
+    once: bool = False
+    halted: bool = False
+
+    @property
+    def address(self) -> bool:
+        """The request starts with an ADDRESS that must lie inside the memory map."""
+        return self.args is ADDRESS
+
+
+class Opcode(IntEnum):
+    """Opcodes and the command table (host -> device requests), and SPIKES_OUT
+    (device -> host, no request). ``Opcode.X.command`` is X's row; docs/protocol.md
+    "Opcodes" is the prose, docs/architecture.md "Adding an opcode" the steps."""
+
+    command: Command | None
+
+    def __new__(cls, code: int, command: Command | None = None):
+        obj = int.__new__(cls, code)
+        obj._value_ = code
+        obj.command = command
+        return obj
+
+    # -> Identity; also starts a session (forgets the last run-state command's seq)
+    IDENTIFY = 0x01, Command(reply=IDENTITY)
+    STATUS = 0x02, Command(reply=STATUS_REPLY)  # -> DeviceStatus
+    WRITE = 0x10, Command(ADDRESS, Tail.WORDS, halted=True)
+    # the core serves its memory only between timesteps
+    READ = 0x11, Command(ADDRESS, reply=ADDRESS, reply_tail=Tail.WORDS, halted=True)
+    HALT = 0x20, Command(once=True)  # stop a free run
+    RUN = 0x21, Command(once=True)  # run freely, one timestep after the other, until HALT
+    # run n timesteps; the reply is sent when they are done
+    STEP = 0x22, Command(STEP, reply=STEP_REPLY, once=True, halted=True)
+    # state, traces, timestep, input buffer and spike log to their initial values
+    RESET_STATE = 0x23, Command(once=True, halted=True)
+    # every configuration region (weights, parameters, rules) to 0
+    CLEAR_CONFIG = 0x24, Command(once=True, halted=True)
+    # the input spikes of one timestep
+    SPIKES_IN = 0x30, Command(SPIKES_IN, Tail.INDICES)
+    # a record again, from the spike log
+    SPIKES_RESEND = 0x31, Command(SPIKES_RESEND, reply=SPIKE_RECORD, reply_tail=Tail.INDICES)
+    # device -> host, unsolicited: SPIKE_RECORD + u16 neuron indices
+    SPIKES_OUT = 0x40
+
+
+#: the requests a device executes, in opcode order
+REQUESTS = tuple(op for op in Opcode if op.command is not None)
+
+# Commands that change the run state are executed once per sequence number: the device
+# keeps the seq of the last one, and answers a repeat with DUPLICATE. Every other
+# request is idempotent (address- or timestep-addressed) and simply executed again.
+EXECUTE_ONCE = frozenset(op for op in REQUESTS if op.command.once)
+
+
+def pack_request(opcode: Opcode, *fields: int, tail: bytes = b"") -> bytes:
+    """A request's payload: its fixed fields (``opcode.command.args``) and ``tail``."""
+    command = opcode.command
+    if command.args_tail is Tail.NONE and tail:
+        raise ValueError(f"{opcode.name} has no data after its fixed fields")
+    return command.args.pack(*fields) + tail
+
+
+def unpack_reply(opcode: Opcode, data: bytes) -> tuple[tuple, bytes]:
+    """A reply's data as ``(fixed fields, tail)``; ``ValueError`` when its length does
+    not match the table (a WORDS tail is checked by whoever knows the word formats)."""
+    command = opcode.command
+    size = command.reply.size
+    if len(data) < size:
+        raise ValueError(f"{opcode.name} replies with {size} bytes of fixed fields, got {len(data)}")
+    fields, tail = command.reply.unpack_from(data), data[size:]
+    if command.reply_tail is Tail.NONE and tail:
+        raise ValueError(f"{opcode.name} replies with {size} bytes, got {len(data)}")
+    if command.reply_tail is Tail.INDICES and len(tail) != INDEX.itemsize * fields[-1]:
+        raise ValueError(f"{fields[-1]} indices need {INDEX.itemsize * fields[-1]} bytes, got {len(tail)}")
+    return fields, tail
+
+
+def reply_frame_bytes(opcode: Opcode, tail: int = 0) -> int:
+    """Wire bytes of a reply to ``opcode`` with ``tail`` bytes of tail (for time-outs)."""
+    payload = REPLY_HEAD.size + opcode.command.reply.size + tail
+    body = HEADER.size + payload + CRC_BYTES
+    return body + body // 254 + 2  # COBS and the delimiter
 
 
 @dataclass(frozen=True)

@@ -119,8 +119,8 @@ class LoggingDevice(DeviceModel):
             self._handlers[op] = self._logged(op, self._handlers[op])
 
     def _logged(self, op: Opcode, handler):
-        def run(payload: bytes) -> bytes:
-            data = handler(payload)  # raises when refused: nothing executed
+        def run(*fields_and_tail) -> bytes:
+            data = handler(*fields_and_tail)  # raises when refused: nothing executed
             self.log.append((self.tag, op))
             return data
 

@@ -16,9 +16,11 @@ from firmware_host.memory_map import Control, Region, region_size
 from firmware_host.protocol import (
     ADDRESS,
     CRC_CHECK,
+    EXECUTE_ONCE,
     MAX_FRAME,
     REPLY,
     REPLY_HEAD,
+    REQUESTS,
     SPEC_FIELDS,
     SPIKES_RESEND,
     STEP,
@@ -31,7 +33,9 @@ from firmware_host.protocol import (
     Status,
     decode_words,
     encode_words,
+    pack_request,
     pack_spikes_in,
+    unpack_reply,
     unpack_spikes_in,
     word_format,
 )
@@ -265,3 +269,51 @@ def test_device_survives_any_bytes(noise):
     dev.exchange(noise)
     replies = StreamDecoder().feed(dev.exchange(b"\x00" + Frame(200, Opcode.IDENTIFY).encode()))
     assert replies[-1].seq == 200 and replies[-1].opcode == Opcode.IDENTIFY | REPLY
+
+
+# -- the command table: the device model and the driver's codecs agree with it -------------
+def _table_request(op: Opcode, *, fields=None, tail=None) -> bytes:
+    """A request of the table's layout: all-zero fields (a valid address, timestep 0, no
+    count), and the tail those fields call for (none)."""
+    fields = fields if fields is not None else (0,) * len(op.command.args.unpack(bytes(op.command.args.size)))
+    return pack_request(op, *fields, tail=tail or b"")
+
+
+@pytest.mark.parametrize("op", REQUESTS, ids=lambda op: op.name)
+def test_device_model_follows_the_command_table(op):
+    """Lengths, BUSY during a free run, DUPLICATE, and the reply's layout, for every row;
+    the driver's codecs read the reply."""
+    command = op.command
+    dev = DeviceModel(SMALL, input_depth=4, spike_log=2)
+    good = _table_request(op)
+    if command.args.size:
+        assert _ask(dev, 1, op, good[:-1])[0] is Status.BAD_LENGTH
+    longer = _ask(dev, 2, op, good + b"\x00")[0]
+    assert longer is Status.BAD_LENGTH  # no tail: too long; a tail: not the length its fields say
+    status, data = _ask(dev, 3, op, good)
+    assert status in (Status.OK, Status.SPIKES_GONE)  # SPIKES_RESEND: no record yet
+    if status is Status.OK:
+        fields, tail = unpack_reply(op, data)
+        assert len(fields) == len(command.reply.unpack(bytes(command.reply.size)))
+        again = _ask(dev, 3, op, good)
+        assert again[0] is (Status.DUPLICATE if command.once else Status.OK)
+        assert len(again[1]) == len(data) or op is Opcode.READ  # READ: same words, same length
+    running = DeviceModel(SMALL, input_depth=4, spike_log=2)
+    assert _ask(running, 1, Opcode.RUN)[0] is Status.OK
+    busy = _ask(running, 2, op, good)[0]
+    assert (busy is Status.BUSY) == command.halted, busy
+
+
+def test_command_table_is_complete():
+    """Every opcode but SPIKES_OUT has a row; the run-state set and the codecs follow it."""
+    assert set(REQUESTS) == set(Opcode) - {Opcode.SPIKES_OUT}
+    assert EXECUTE_ONCE == {op for op in REQUESTS if op.command.once}
+    assert pack_request(Opcode.STEP, 3) == STEP.pack(3)
+    assert unpack_reply(Opcode.STEP, STEP_REPLY.pack(5, 2)) == ((5, 2), b"")
+    for bad in (b"", STEP_REPLY.pack(5, 2) + b"\x00"):
+        with pytest.raises(ValueError):
+            unpack_reply(Opcode.STEP, bad)
+    record = SpikeRecord(1, 2, SpikeFlag(0), np.array([3, 4])).pack()
+    assert unpack_reply(Opcode.SPIKES_RESEND, record)[1] == np.array([3, 4], "<u2").tobytes()
+    with pytest.raises(ValueError):
+        unpack_reply(Opcode.SPIKES_RESEND, record[:-1])
