@@ -5,6 +5,11 @@ This is what the simulated board executes behind the protocol. It reads nothing 
 network description: everything comes from the words the host wrote, as in the
 gateware. Plastic synapses are those whose row and column are STDP-enabled, and there
 is one synaptic delay (1 timestep): the memory map has no delay region.
+
+The arithmetic is :mod:`snn.fixed_point`'s, the one the reference core of the tests runs
+(phases 1-2 per neuron, phase 5 per trace and synapse, on Python ints); this module
+reads it the words of the memory and writes the results back. Propagation (phase 4) is
+an exact integer sum over the dense matrices.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from snn.core_spec import CoreSpec
+from snn.fixed_point import Neurons, bumped, decay_trace, depressed, neuron_phase, potentiated
+from snn.quantize import QuantizedRule
 
 from .memory_map import (
     CONFIG_REGIONS,
@@ -31,18 +38,6 @@ from .memory_map import (
     TraceKind,
     region_size,
 )
-
-
-def _sat(x: np.ndarray, bits: int) -> np.ndarray:
-    return np.clip(x, -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
-
-
-def _rnd(x: np.ndarray, k: int) -> np.ndarray:
-    return (x + (1 << (k - 1))) >> k
-
-
-def _trunc(x: np.ndarray, k: int) -> np.ndarray:
-    return np.where(x >= 0, x >> k, -((-x) >> k))
 
 
 class CoreModel:
@@ -120,82 +115,87 @@ class CoreModel:
     def _neurons(self, n: int, s: int) -> np.ndarray:
         """Phases 1 and 2 for neurons ``0..n-1``; returns the spiking ones."""
         spec = self.spec
-        c = spec.coef_bits
-        p = self.mem[Region.NEURON_PARAM].reshape(spec.max_neurons, PARAM_STRIDE)[:n]
+        p = self.mem[Region.NEURON_PARAM].reshape(spec.max_neurons, PARAM_STRIDE)[:n].T.tolist()
         state = self.mem[Region.NEURON_STATE].reshape(spec.max_neurons, STATE_STRIDE)[:n]
-        v, ref = state[:, NeuronState.V], state[:, NeuronState.REF]
-        i_e = _sat(state[:, NeuronState.I_E] + (self.acc_e[:n] << s), spec.i_bits)
-        i_i = _sat(state[:, NeuronState.I_I] + (self.acc_i[:n] << s), spec.i_bits)
+        cols = state.T.tolist()
+        nr = Neurons(
+            v=cols[NeuronState.V],
+            i_e=cols[NeuronState.I_E],
+            i_i=cols[NeuronState.I_I],
+            ref=cols[NeuronState.REF],
+            v_inf=p[NeuronParam.V_INF],
+            v_thresh=p[NeuronParam.V_THRESH],
+            v_reset=p[NeuronParam.V_RESET],
+            ref_steps=p[NeuronParam.REF_STEPS],
+            k_m=p[NeuronParam.K_M],
+            a_e=p[NeuronParam.A_E],
+            a_i=p[NeuronParam.A_I],
+            p_e=p[NeuronParam.P_E],
+            p_i=p[NeuronParam.P_I],
+        )
+        spikes = neuron_phase(nr, self.acc_e[:n].tolist(), self.acc_i[:n].tolist(), shift=s, spec=spec)
+        state[:] = np.array(cols, np.int64).T
         self.acc_e[:n] = 0  # the inputs due now are consumed (those of neurons not in use wait)
         self.acc_i[:n] = 0
-        ref = np.where(ref > 0, ref - 1, ref)
-        frozen = ref > 0
-        dv = _rnd(
-            (p[:, NeuronParam.V_INF] - v) * p[:, NeuronParam.K_M]
-            + i_e * p[:, NeuronParam.P_E]
-            + i_i * p[:, NeuronParam.P_I],
-            c,
+        return np.array(spikes, np.int64)
+
+    def _rule(self, m: Matrix) -> QuantizedRule | None:
+        """The STDP rule slot of matrix ``m`` as a :class:`QuantizedRule`; None if disabled."""
+        words = self.mem[Region.STDP_RULE].reshape(len(Matrix), RULE_STRIDE)[m].tolist()
+        flags = words[RuleField.FLAGS]
+        if not flags & FLAG_ENABLED:
+            return None
+        return QuantizedRule(
+            kind="window" if flags & FLAG_WINDOW else "pair",
+            multiplicative=bool(flags & FLAG_MULTIPLICATIVE),
+            nearest=bool(flags & FLAG_NEAREST),
+            decay_pre=words[RuleField.DECAY_PRE],
+            decay_post=words[RuleField.DECAY_POST],
+            bump_pre=words[RuleField.BUMP_PRE],
+            bump_post=words[RuleField.BUMP_POST],
+            amp_plus=words[RuleField.AMP_PLUS],
+            amp_minus=words[RuleField.AMP_MINUS],
+            w_min=words[RuleField.W_MIN],
+            w_max=words[RuleField.W_MAX],
         )
-        v = np.where(frozen, v, _sat(v + dv, spec.v_bits))
-        spike = ~frozen & (v >= p[:, NeuronParam.V_THRESH])
-        state[:, NeuronState.V] = np.where(spike, p[:, NeuronParam.V_RESET], v)
-        state[:, NeuronState.REF] = np.where(spike, p[:, NeuronParam.REF_STEPS], ref)
-        state[:, NeuronState.I_E] = _trunc(i_e * p[:, NeuronParam.A_E], c)
-        state[:, NeuronState.I_I] = _trunc(i_i * p[:, NeuronParam.A_I], c)
-        return np.flatnonzero(spike)
 
     def _plasticity(self, m: Matrix, pre: np.ndarray, post: np.ndarray, n_rows: int, n_cols: int) -> None:
-        """Phase 5 for the rule slot of matrix ``m``: decay, depression, potentiation, bump."""
+        """Phase 5 for the rule slot of matrix ``m``: decay, depression, potentiation, bump,
+        on the synapses whose row and column are enabled."""
         spec = self.spec
-        rule = self.mem[Region.STDP_RULE].reshape(len(Matrix), RULE_STRIDE)[m]
-        flags = int(rule[RuleField.FLAGS])
-        if not flags & FLAG_ENABLED:
+        rule = self._rule(m)
+        if rule is None:
             return
         traces = self.mem[Region.TRACE].reshape(len(TraceKind), self._rows())
-        x = traces[TraceKind.FF_PRE if m is Matrix.FF else TraceKind.REC_PRE][:n_rows]
-        y = traces[TraceKind.FF_POST if m is Matrix.FF else TraceKind.REC_POST][:n_cols]
-        window = bool(flags & FLAG_WINDOW)
-        mult = bool(flags & FLAG_MULTIPLICATIVE)
-        c, shift = spec.coef_bits, spec.stdp_frac_bits + spec.trace_frac_bits
-        w_min, w_max = int(rule[RuleField.W_MIN]), int(rule[RuleField.W_MAX])
-        a_plus, a_minus = int(rule[RuleField.AMP_PLUS]), int(rule[RuleField.AMP_MINUS])
+        x_words = traces[TraceKind.FF_PRE if m is Matrix.FF else TraceKind.REC_PRE][:n_rows]
+        y_words = traces[TraceKind.FF_POST if m is Matrix.FF else TraceKind.REC_POST][:n_cols]
+        x, y = x_words.tolist(), y_words.tolist()
         # a. decay
-        if window:
-            np.maximum(x - 1, 0, out=x)
-            np.maximum(y - 1, 0, out=y)
-        else:  # traces are unsigned: trunc is a shift
-            x[:] = (x * int(rule[RuleField.DECAY_PRE])) >> c
-            y[:] = (y * int(rule[RuleField.DECAY_POST])) >> c
+        decay_trace(x, rule.decay_pre, rule, spec)
+        decay_trace(y, rule.decay_post, rule, spec)
         w = self._matrix(m)
         rows_on = self.mem[Region.STDP_ROW_ENABLE][m * self._rows() :][:n_rows] != 0
         cols_on = self.mem[Region.STDP_COL_ENABLE][m * spec.max_neurons :][:n_cols] != 0
         # b. depression at the rows of the presynaptic spikes
-        rows = pre[rows_on[pre]]
-        cols = np.flatnonzero(cols_on)
+        rows, cols = pre[rows_on[pre]], np.flatnonzero(cols_on)
         if rows.size and cols.size:
-            sub = w[np.ix_(rows, cols)]
-            yv = y[cols][None, :]
-            if window:
-                new = np.where(yv > 0, np.maximum(sub - a_minus, w_min), sub)
-            elif mult:
-                new = np.maximum(sub - _rnd(a_minus * yv * (sub - w_min), shift), w_min)
-            else:
-                new = np.maximum(sub - _rnd(a_minus * yv, shift), w_min)
-            w[np.ix_(rows, cols)] = new
+            block = w[np.ix_(rows, cols)].tolist()
+            yc = [y[j] for j in cols.tolist()]
+            w[np.ix_(rows, cols)] = [
+                [depressed(wv, yv, rule, spec) for wv, yv in zip(row, yc)] for row in block
+            ]
         # c. potentiation at the columns of the neurons that spiked
-        rows = np.flatnonzero(rows_on)
-        cols = post[cols_on[post]]
+        rows, cols = np.flatnonzero(rows_on), post[cols_on[post]]
         if rows.size and cols.size:
-            sub = w[np.ix_(rows, cols)]
-            xv = x[rows][:, None]
-            if window:
-                new = np.where(xv > 0, np.minimum(sub + a_plus, w_max), sub)
-            elif mult:
-                new = np.minimum(sub + _rnd(a_plus * xv * (w_max - sub), shift), w_max)
-            else:
-                new = np.minimum(sub + _rnd(a_plus * xv, shift), w_max)
-            w[np.ix_(rows, cols)] = new
+            block = w[np.ix_(rows, cols)].tolist()
+            xr = [x[k] for k in rows.tolist()]
+            w[np.ix_(rows, cols)] = [
+                [potentiated(wv, xv, rule, spec) for wv in row] for row, xv in zip(block, xr)
+            ]
         # d. bump the traces of the elements that spiked
-        for trace, spiked, bump in ((x, pre, RuleField.BUMP_PRE), (y, post, RuleField.BUMP_POST)):
-            b = int(rule[bump])
-            trace[spiked] = b if flags & FLAG_NEAREST else np.minimum(trace[spiked] + b, spec.trace_max)
+        for k in pre.tolist():
+            x[k] = bumped(x[k], rule.bump_pre, rule, spec)
+        for j in post.tolist():
+            y[j] = bumped(y[j], rule.bump_post, rule, spec)
+        x_words[:] = x
+        y_words[:] = y
