@@ -204,7 +204,7 @@ def build(net: Network, weight_dtype=np.float64) -> BuiltNetwork:
         if params[name].size and (params[name].min() < 0 or (name == "tau_m" and params[name].min() == 0)):
             raise NetworkError(f"{name}: a drawn value is <= 0 ms; choose a distribution that stays positive")
 
-    input_ptr, input_ids = _input_events(net, source_slices, n_sources)
+    input_ptr, input_ids = input_events(net, source_slices, n_sources)
     synapses = _synapses(net, lif_slices, source_slices, n_neurons, n_sources, np.dtype(weight_dtype))
     return BuiltNetwork(
         network=net,
@@ -221,7 +221,16 @@ def build(net: Network, weight_dtype=np.float64) -> BuiltNetwork:
     )
 
 
-def _input_events(net: Network, slices: dict[str, slice], n_sources: int):
+def input_events(net: Network, slices: dict[str, slice], n_sources: int) -> tuple[np.ndarray, np.ndarray]:
+    """The spikes of ``net``'s sources as a CSR table over timesteps: ``(ptr, ids)`` with
+    the sources of step ``n`` in ``ids[ptr[n]:ptr[n+1]]`` (ascending, int64).
+
+    ``slices`` gives each source population's global source indices (``source_slices``
+    of :class:`BuiltNetwork`). Poisson sources are drawn from their own seed, else from
+    ``net.seed``, as :func:`build` draws them (the torch backend calls this on per-trial
+    copies of a network). Raises :class:`NetworkError` for a rate above ``1/dt`` or a
+    source that spikes twice in one step.
+    """
     n_steps = net.n_steps
     all_ids, all_steps = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for index, src in enumerate(net.populations.values()):

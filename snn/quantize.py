@@ -25,24 +25,27 @@ class QuantizationWarning(UserWarning):
     """A value was clipped to the core's range, or fell below its resolution."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QuantizedRule:
-    """Integer constants of one STDP rule (see docs/core-arithmetic.md, section STDP)."""
+    """Integer constants of one STDP rule (see docs/core-arithmetic.md, phase 5), by keyword."""
 
+    # which rule
     kind: str  # "pair" or "window"
-    multiplicative: bool
-    nearest: bool
-    decay_pre: int  # pair: trace decay per step, /2**coef_bits
+    multiplicative: bool  # pair: the change scales with the distance to the bound
+    nearest: bool  # pair: a spike replaces its trace (True for window rules too)
+    # traces
+    decay_pre: int  # pair: trace decay per step, /2**coef_bits (window: unused, 0)
     decay_post: int
+    bump_pre: int  # value a pre spike writes into (nearest, window) or adds to (all) the trace
+    bump_post: int
+    # weight changes
     amp_plus: int  # /2**stdp_frac_bits weight LSBs (pair) or whole LSBs (window)
     amp_minus: int
     w_min: int  # weight LSBs
     w_max: int
-    bump_pre: int  # value a pre spike writes into (nearest, window) or adds to (all) the trace
-    bump_post: int
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReportRow:
     """Quantization error of one parameter (largest over neurons/synapses)."""
 
@@ -140,7 +143,7 @@ def quantize(
         problems = fit_problems(built, spec)
         if problems:
             raise FitError(f"network does not fit the core: {problems[0]}")
-    q = _Quantizer(spec, clip)
+    q = Quantizer(spec, clip)
     p = built.params
     dt = built.dt
     scale = 2.0**spec.frac_bits
@@ -151,10 +154,19 @@ def quantize(
         "v_thresh": p["v_thresh"],
         "v_reset": p["v_reset"],
     }
-    ints = {k: q.fixed(k, "mV", v, scale, v_lo, v_hi, f"{spec.v_bits}-bit v") for k, v in values.items()}
+    ints = {
+        k: q.fixed(k, "mV", v, scale=scale, lo=v_lo, hi=v_hi, width=f"{spec.v_bits}-bit v")
+        for k, v in values.items()
+    }
     ref_lo, ref_hi = 0, (1 << spec.refrac_bits) - 1
     ints["ref_steps"] = q.fixed(
-        "t_ref", "ms", p["t_ref"], 1.0 / dt, ref_lo, ref_hi, f"{spec.refrac_bits}-bit counter"
+        "t_ref",
+        "ms",
+        p["t_ref"],
+        scale=1.0 / dt,
+        lo=ref_lo,
+        hi=ref_hi,
+        width=f"{spec.refrac_bits}-bit counter",
     )
     coef_scale = float(1 << spec.coef_bits)
     delta = {"p_e": p["tau_syn_e"] == 0, "p_i": p["tau_syn_i"] == 0}  # delta synapses: p = 1.0
@@ -175,7 +187,13 @@ def quantize(
     w_lsb = 2.0 ** (shift - spec.frac_bits)
     w_lo, w_hi = spec.weight_range
     weight = q.fixed(
-        "weight", "mV", built.syn_weight, 1.0 / w_lsb, w_lo, w_hi, f"{spec.weight_bits}-bit weight"
+        "weight",
+        "mV",
+        built.syn_weight,
+        scale=1.0 / w_lsb,
+        lo=w_lo,
+        hi=w_hi,
+        width=f"{spec.weight_bits}-bit weight",
     )
     rules = [q.rule(i, rule, dt, w_lsb) for i, rule in enumerate(built.rules)]
     return QuantizedNetwork(
@@ -203,15 +221,24 @@ def _weight_shift(built: BuiltNetwork, spec: CoreSpec) -> int:
     return spec.max_weight_shift + 1  # refused by the caller with a clear message
 
 
-class _Quantizer:
-    """Rounds values, checks ranges, and collects the report."""
+class Quantizer:
+    """Rounds float values to the core's integers, checks their ranges, and collects the
+    quantization report; what :func:`quantize` uses for every parameter.
+
+    ``Quantizer(spec, clip).fixed(name, unit, values, scale=..., lo=..., hi=..., width=...)``
+    rounds ``values * scale`` (half away from zero) into ``[lo, hi]``: a value outside is
+    refused with :class:`FitError` naming ``name``, ``unit`` and ``width``, or clipped with
+    a :class:`QuantizationWarning` when ``clip``. ``report`` lists one row per call.
+    """
 
     def __init__(self, spec: CoreSpec, clip: bool) -> None:
         self.spec = spec
         self.clip = clip
         self.report: list[ReportRow] = []
 
-    def fixed(self, name, unit, values, scale, lo, hi, width, note="") -> np.ndarray:
+    def fixed(
+        self, name: str, unit: str, values, *, scale: float, lo: int, hi: int, width: str, note: str = ""
+    ) -> np.ndarray:
         """Round ``values*scale`` to integers in ``[lo, hi]`` (round half away from zero)."""
         values = np.asarray(values, np.float64)
         ints = _round(values * scale)
@@ -253,15 +280,29 @@ class _Quantizer:
         bounds = [
             int(v[0])
             for v in (
-                self.fixed(f"{name}.w_min", "mV", [rule.w_min], 1 / w_lsb, w_lo, w_hi, "weight"),
-                self.fixed(f"{name}.w_max", "mV", [rule.w_max], 1 / w_lsb, w_lo, w_hi, "weight"),
+                self.fixed(
+                    f"{name}.w_min", "mV", [rule.w_min], scale=1 / w_lsb, lo=w_lo, hi=w_hi, width="weight"
+                ),
+                self.fixed(
+                    f"{name}.w_max", "mV", [rule.w_max], scale=1 / w_lsb, lo=w_lo, hi=w_hi, width="weight"
+                ),
             )
         ]
         amp_hi = (1 << spec.stdp_amp_bits) - 1
         one = 1 << spec.trace_frac_bits
         if isinstance(rule, WindowSTDP):
             amps = [
-                int(self.fixed(f"{name}.{k}", "mV", [getattr(rule, k)], 1 / w_lsb, 0, amp_hi, "amplitude")[0])
+                int(
+                    self.fixed(
+                        f"{name}.{k}",
+                        "mV",
+                        [getattr(rule, k)],
+                        scale=1 / w_lsb,
+                        lo=0,
+                        hi=amp_hi,
+                        width="amplitude",
+                    )[0]
+                )
                 for k in ("dw_plus", "dw_minus")
             ]
             for k in ("window_pre", "window_post"):
@@ -271,17 +312,17 @@ class _Quantizer:
                         f"(trace_bits={spec.trace_bits}); shorten the window or widen the traces"
                     )
             return QuantizedRule(
-                "window",
-                False,
-                True,
-                0,
-                0,
-                amps[0],
-                amps[1],
-                bounds[0],
-                bounds[1],
-                rule.window_pre + 1,
-                rule.window_post + 1,
+                kind="window",
+                multiplicative=False,
+                nearest=True,
+                decay_pre=0,
+                decay_post=0,
+                bump_pre=rule.window_pre + 1,
+                bump_post=rule.window_post + 1,
+                amp_plus=amps[0],
+                amp_minus=amps[1],
+                w_min=bounds[0],
+                w_max=bounds[1],
             )
         assert isinstance(rule, PairSTDP)
         multiplicative = rule.mode == "multiplicative"
@@ -293,7 +334,13 @@ class _Quantizer:
             value = getattr(rule, k)
             amp = int(
                 self.fixed(
-                    f"{name}.{k}", "mV", [value], amp_scale, 0, amp_hi, f"{spec.stdp_amp_bits}-bit amplitude"
+                    f"{name}.{k}",
+                    "mV",
+                    [value],
+                    scale=amp_scale,
+                    lo=0,
+                    hi=amp_hi,
+                    width=f"{spec.stdp_amp_bits}-bit amplitude",
                 )[0]
             )
             if value > 0 and amp == 0:
@@ -313,17 +360,17 @@ class _Quantizer:
             for side, tau in (("pre", rule.tau_plus), ("post", rule.tau_minus))
         ]
         return QuantizedRule(
-            "pair",
-            multiplicative,
-            rule.pairing == "nearest",
-            decays[0],
-            decays[1],
-            amps[0],
-            amps[1],
-            bounds[0],
-            bounds[1],
-            one,
-            one,
+            kind="pair",
+            multiplicative=multiplicative,
+            nearest=rule.pairing == "nearest",
+            decay_pre=decays[0],
+            decay_post=decays[1],
+            bump_pre=one,
+            bump_post=one,
+            amp_plus=amps[0],
+            amp_minus=amps[1],
+            w_min=bounds[0],
+            w_max=bounds[1],
         )
 
     def _row(self, name, unit, exact, approx, note="") -> None:
@@ -332,7 +379,13 @@ class _Quantizer:
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(exact != 0, err / np.abs(exact), 0.0)
         self.report.append(
-            ReportRow(name, unit, float(err.max(initial=0.0)), float(rel.max(initial=0.0)), note)
+            ReportRow(
+                name=name,
+                unit=unit,
+                max_abs_error=float(err.max(initial=0.0)),
+                max_rel_error=float(rel.max(initial=0.0)),
+                note=note,
+            )
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -10,7 +11,7 @@ import pytest
 
 import snn
 from snn.core_spec import CoreSpec
-from snn.quantize import QuantizationWarning, fit_problems, propagators, quantize
+from snn.quantize import QuantizationWarning, QuantizedRule, fit_problems, propagators, quantize
 
 
 def small_net(**lif) -> snn.Network:
@@ -119,6 +120,9 @@ def test_stdp_constants():
     assert r.decay_post == round(math.exp(-0.1 / 30) * 2**16)
     assert (r.w_min, r.w_max) == (0, round(2.0 / lsb))
     assert r.bump_pre == 2**12 and not r.nearest and not r.multiplicative
+    with pytest.raises(TypeError):  # eleven integers in a row are read by name, never by position
+        QuantizedRule(*dataclasses.astuple(r))
+    assert QuantizedRule(**dataclasses.asdict(r)) == r
 
 
 def test_stdp_amplitude_below_resolution_warns():

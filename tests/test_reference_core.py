@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import snn
+from snn.fixed_point import rnd, sat, trunc
 from snn.quantize import fit_problems, quantize
 from snn.testing.random_networks import random_case, random_network
-from snn.testing.reference_core import ReferenceCore, rnd, sat, trunc
+from snn.testing.reference_core import ReferenceCore
 
 
 def test_notation_helpers():

@@ -28,11 +28,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from ..build import BuiltNetwork, _input_events
+from ..build import BuiltNetwork, input_events
 from ..core_spec import CoreSpec
 from ..errors import NetworkError
 from ..network import Network
-from ..quantize import QuantizedNetwork, _Quantizer, quantize
+from ..quantize import QuantizedNetwork, Quantizer, quantize
 from ..sim.inputs import dense_inputs, input_steps
 from ..sim.results import Results, SpikeTrains
 from ..trials import random_initial_groups, trial, trial_poisson, trial_seeds, trial_v_init
@@ -183,8 +183,8 @@ class TorchSimulator:
         if self.quantized is not None:  # as quantize() converts v_init
             spec = self.quantized.spec
             lo, hi = spec.v_range
-            v = _Quantizer(spec, clip=False).fixed(
-                "v_init", "mV", v, 2.0**spec.frac_bits, lo, hi, f"{spec.v_bits}-bit v"
+            v = Quantizer(spec, clip=False).fixed(
+                "v_init", "mV", v, scale=2.0**spec.frac_bits, lo=lo, hi=hi, width=f"{spec.v_bits}-bit v"
             )
         return torch.as_tensor(v, device=self.device).to(self.state_dtype)
 
@@ -193,7 +193,7 @@ class TorchSimulator:
         b = self.built
         if self.seeds is None or not trial_poisson(self.network):
             return [(b.input_ptr, b.input_ids)]
-        return [_input_events(trial(self.network, s), b.source_slices, b.n_sources) for s in self.seeds]
+        return [input_events(trial(self.network, s), b.source_slices, b.n_sources) for s in self.seeds]
 
     def _stage_inputs(self, n0: int, m: int) -> torch.Tensor:
         """Input spikes of steps ``n0 .. n0+m-1`` as ``(m, B or 1, n_sources)`` bool on the device."""
