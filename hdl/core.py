@@ -22,7 +22,7 @@ from .block_memory import BlockMemory
 from .commands import command_layout, response_layout
 from .compare import below
 from .controller import Controller, Phase
-from .learning_engine import LearningEngine
+from .learning_engine import FF, REC, LearningEngine
 from .memories import (
     acc_layout,
     addr_width,
@@ -73,9 +73,17 @@ class Core(wiring.Component):
         ctrl = m.submodules.controller = Controller(spec)
         neuron = m.submodules.neuron_engine = NeuronEngine(spec)
         synapse = m.submodules.synapse_engine = SynapseEngine(spec)
-        learn = None
-        if spec.stdp:
-            learn = m.submodules.learning_engine = LearningEngine(spec)
+        # the learning engine; two lanes: one per matrix, side by side (each with its own
+        # copy of the spike list and of the enable bits, the memories both would read)
+        learns = []
+        if spec.stdp and spec.lanes == 1:
+            learns = [LearningEngine(spec)]
+            m.submodules.learning_engine = learns[0]
+        elif spec.stdp:
+            learns = [LearningEngine(spec, (FF,)), LearningEngine(spec, (REC,))]
+            m.submodules.learning_ff = learns[0]
+            m.submodules.learning_rec = learns[1]
+        learn = learns[0] if learns else None
         wiring.connect(m, wiring.flipped(self.cmd), ctrl.cmd)
         wiring.connect(m, ctrl.resp, wiring.flipped(self.resp))
 
@@ -103,22 +111,28 @@ class Core(wiring.Component):
             synapse.start.eq(ctrl.synapse_start),
             ctrl.synapse_done.eq(synapse.done),
         ]
-        engines = [synapse] + ([learn] if learn else [])
-        for engine in engines:
+        for engine in [synapse, *learns]:
             m.d.comb += [
                 engine.n_neurons.eq(n_neurons),
                 engine.spike_count.eq(neuron.spike_count),
                 engine.input_count.eq(ctrl.input_count),
                 engine.input_bank.eq(ctrl.input_bank),
             ]
-        if learn:
+        for engine in learns:
             m.d.comb += [
-                learn.start.eq(ctrl.learn_start),
-                learn.reset.eq(ctrl.reset),
-                learn.rules.eq(rules),
-                learn.n_inputs.eq(n_inputs),
-                ctrl.learn_done.eq(learn.done),
+                engine.start.eq(ctrl.learn_start),
+                engine.reset.eq(ctrl.reset),
+                engine.rules.eq(rules),
+                engine.n_inputs.eq(n_inputs),
             ]
+        if len(learns) == 1:
+            m.d.comb += ctrl.learn_done.eq(learn.done)
+        elif learns:
+            # done when both engines are: the first one's pulse is held until the second's
+            held = Signal(2)
+            now = Cat(learns[0].done, learns[1].done) | held
+            m.d.comb += ctrl.learn_done.eq(now.all())
+            m.d.sync += held.eq(Mux(now.all() | ctrl.learn_start, 0, now))
 
         # -- the command path's decoding of (region, index) ------------------------------------
         region, index, wdata = ctrl.mem_region, ctrl.mem_index, ctrl.mem_wdata
@@ -159,14 +173,20 @@ class Core(wiring.Component):
                 "rec": (n * n, spec.weight_bits, 1),
             }
         )
-        trace_names = list(learn.trace_depths()) if learn else []
-        for name in trace_names:
-            mems[name] = (learn.trace_depths()[name], spec.trace_bits, 1)
+        # trace memory -> the engine that owns it
+        trace_owner = {name: engine for engine in learns for name in engine.trace_depths()}
+        trace_names = list(trace_owner)
+        for name, engine in trace_owner.items():
+            mems[name] = (engine.trace_depths()[name], spec.trace_bits, 1)
         if learn:
             # the STDP enable bits: one lane per trace memory (row enables of the pre traces'
-            # matrix, column enables of the post traces'), written by the command path only
+            # matrix, column enables of the post traces'), written by the command path only;
+            # two engines: a copy each
             en = enable_layout()
             mems["stdp_enable"] = (rows, en.size, en.lanes)
+            if len(learns) == 2:
+                mems["stdp_enable2"] = (rows, en.size, en.lanes)
+                mems["spikes2"] = (n, addr_width(n), 1)
 
         # command path accesses: name -> (selected, lane); one address for all memories
         cmd_addr = Signal(max(addr_width(depth) for depth, _, _ in mems.values()))
@@ -214,6 +234,8 @@ class Core(wiring.Component):
             enable_lane, rows_region = Signal(2), region == Region.STDP_ROW_ENABLE
             m.d.comb += enable_lane.eq(Cat(~rows_region, Mux(rows_region, row_mat, col_mat)))
             access["stdp_enable"] = (is_row | in_region(Region.STDP_COL_ENABLE), enable_lane)
+            if len(learns) == 2:
+                access["stdp_enable2"] = access["stdp_enable"]
 
         # -- memories and who drives their ports ----------------------------------------------
         users = {name: {"rd": [], "wr": []} for name in mems}
@@ -250,18 +272,28 @@ class Core(wiring.Component):
         if learn:
             users["spikes"]["rd"].append((stepping[Phase.LEARN], learn.spikes_rd))
             users["inputs"]["rd"].append((stepping[Phase.LEARN], learn.inputs_rd))
-            for name in ("ff", "rec"):
-                users[name]["rd"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_rd")))
-                users[name]["wr"].append((stepping[Phase.LEARN], getattr(learn, f"{name}_wr")))
-            for name in trace_names:
-                users[name]["rd"].append((~cmd_path, getattr(learn, f"{name}_rd")))
-                users[name]["wr"].append((~cmd_path, getattr(learn, f"{name}_wr")))
+            for mat, name in ((FF, "ff"), (REC, "rec")):
+                (engine,) = [e for e in learns if mat in e.mats]
+                users[name]["rd"].append((stepping[Phase.LEARN], getattr(engine, f"{name}_rd")))
+                users[name]["wr"].append((stepping[Phase.LEARN], getattr(engine, f"{name}_wr")))
+            for name, engine in trace_owner.items():
+                users[name]["rd"].append((~cmd_path, getattr(engine, f"{name}_rd")))
+                users[name]["wr"].append((~cmd_path, getattr(engine, f"{name}_wr")))
             # the enable bits: the command path is their only writer
             users["stdp_enable"]["rd"].append((~cmd_path, learn.enable_rd))
+            if len(learns) == 2:  # the REC engine's copies (it never reads the input list)
+                users["stdp_enable2"]["rd"].append((~cmd_path, learns[1].enable_rd))
+                users["spikes2"]["rd"].append((None, learns[1].spikes_rd))
+                users["spikes2"]["wr"].append((None, neuron.spike_wr))
         users["spikes"]["rd"].append((None, ctrl.spikes_rd))
 
         read_data = {}
-        exclusive = {f"neuron{width}" for width in groups} | {"spikes", "stdp_enable"}
+        exclusive = {f"neuron{width}" for width in groups} | {
+            "spikes",
+            "spikes2",
+            "stdp_enable",
+            "stdp_enable2",
+        }
         for name, (depth, width, lanes) in mems.items():
             if name in ("ff", "rec"):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle

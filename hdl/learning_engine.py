@@ -36,7 +36,7 @@ added at full width and clipped.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -55,10 +55,14 @@ class LearningEngine(wiring.Component):
 
     ``rules`` holds the two rule slots (FF, REC); a slot whose flag bit 0 is clear leaves
     its matrix and traces untouched. Spike lists as in :class:`hdl.synapse_engine.SynapseEngine`.
+    ``mats``: the matrices this engine learns (both, or one: a core of two lanes runs an FF
+    engine and a REC engine side by side); it has the weight and trace ports of those only,
+    and its pass skips the jobs, decays and bumps of the other (see ``hdl.timing``).
     """
 
-    def __init__(self, spec: CoreSpec):
+    def __init__(self, spec: CoreSpec, mats: tuple[int, ...] = (FF, REC)):
         self.spec = spec
+        self.mats = tuple(mats)
         n, k = spec.max_neurons, spec.max_inputs
         self.rule = rule_layout(spec)
         members = {
@@ -76,18 +80,20 @@ class LearningEngine(wiring.Component):
             # the enable bits, one lane per trace memory (TraceKind order): lane ``mat * 2 + side``
             "enable_rd": read_port(max(n, k), enable_layout().size),
         }
-        for name, rows in (("ff", k), ("rec", n)):
-            members[f"{name}_rd"] = read_port(rows * n, spec.weight_bits)
-            members[f"{name}_wr"] = write_port(rows * n, spec.weight_bits)
+        for mat, name, rows in ((FF, "ff", k), (REC, "rec", n)):
+            if mat in self.mats:
+                members[f"{name}_rd"] = read_port(rows * n, spec.weight_bits)
+                members[f"{name}_wr"] = write_port(rows * n, spec.weight_bits)
         for name, depth in self.trace_depths().items():
             members[f"{name}_rd"] = read_port(depth, spec.trace_bits)
             members[f"{name}_wr"] = write_port(depth, spec.trace_bits)
         super().__init__(members)
 
     def trace_depths(self) -> dict[str, int]:
-        """Trace memories in ``TraceKind`` order and their depths."""
+        """This engine's trace memories in ``TraceKind`` order and their depths."""
         n, k = self.spec.max_neurons, self.spec.max_inputs
-        return {"ff_pre": k, "ff_post": n, "rec_pre": n, "rec_post": n}
+        depths = {"ff_pre": k, "ff_post": n, "rec_pre": n, "rec_post": n}
+        return {name: d for i, (name, d) in enumerate(depths.items()) if i >> 1 in self.mats}
 
     def elaborate(self, platform):
         spec = self.spec
@@ -98,19 +104,26 @@ class LearningEngine(wiring.Component):
         m = Module()
         rules = self.rules
         one_per_cycle = banked(n_max)  # two weight banks: a walk reads every cycle
-        # (matrix, side) -> (read port, write port), in TraceKind order
+        both = len(self.mats) == 2
+        # (matrix, side) -> (read port, write port), in TraceKind order: this engine's
+        names = ("ff_pre", "ff_post", "rec_pre", "rec_post")
         traces = {
-            key: (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"))
-            for key, name in zip(
-                ((FF, PRE), (FF, POST), (REC, PRE), (REC, POST)), self.trace_depths(), strict=True
-            )
+            (i >> 1, i & 1): (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"))
+            for i, name in enumerate(names)
+            if i >> 1 in self.mats
         }
-        weights = [(self.ff_rd, self.ff_wr), (self.rec_rd, self.rec_wr)]
+        weights = {
+            mt: (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"))
+            for mt, name in ((FF, "ff"), (REC, "rec"))
+            if mt in self.mats
+        }
         en = enable_layout()  # enable bit i in bit 0 of lane i
         enable_bits = Array(self.enable_rd.data[i * en.lane] for i in range(en.lanes))
 
         def enabled(mat):
-            return rules[mat].flags[0]
+            if both:
+                return rules[mat].flags[0]
+            return rules[self.mats[0]].flags[0] & (mat == self.mats[0])
 
         def weight_addr(row, col):
             """The word of synapse ``(row, col)``: wiring when ``n_max`` is a power of two."""
@@ -151,7 +164,11 @@ class LearningEngine(wiring.Component):
         v1 = Signal()  # the read data is a walk's weight and partner trace
         which = Signal(2)  # trace memory being decayed
         m.d.sync += [decay_valid.eq(0), v1.eq(0)]
-        read = Array(traces[mt, sd][0].data for mt in (FF, REC) for sd in (PRE, POST))
+        read = Array(
+            traces[mt, sd][0].data if (mt, sd) in traces else Const(0, spec.trace_bits)
+            for mt in (FF, REC)
+            for sd in (PRE, POST)
+        )
         selected = Signal(spec.trace_bits)
         m.d.comb += selected.eq(read[tsel])
         rule_sel = rules[tsel[1]]
@@ -194,7 +211,8 @@ class LearningEngine(wiring.Component):
         # memory being written has its enable
         bump_write = Signal()
         bumped = Signal(spec.trace_bits)
-        for i, (_, wr) in enumerate(traces.values()):
+        for (mt, sd), (_, wr) in traces.items():
+            i = mt * 2 + sd
             m.d.comb += [
                 wr.addr.eq(Mux(bump_write, listed, e_w)),
                 wr.data.eq(Mux(bump_write, bumped, decayed)),
@@ -219,7 +237,10 @@ class LearningEngine(wiring.Component):
         p2 = Signal(range(lines))  # stage 2's position along the walk
         m.d.sync += v2.eq(v1 & partner_on)
         w1 = Signal(signed(W))
-        m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
+        if both:
+            m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
+        else:
+            m.d.comb += w1.eq(weights[self.mats[0]][0].data)
         w2 = Signal.like(w1)
         seen2 = Signal()  # partner trace > 0 (the window rule's condition)
         with m.If(v1):
@@ -248,7 +269,7 @@ class LearningEngine(wiring.Component):
         updated = Mux(bounded, Mux(ltp2, rule2.w_max, rule2.w_min), step)
         # stage 3: the write, registered (its address, data and matrix)
         write3, m3 = Signal(), Signal()
-        addr3 = Signal.like(self.ff_wr.addr if k_max >= n_max else self.rec_wr.addr)
+        addr3 = Signal(max(len(wr.addr) for _, wr in weights.values()))
         data3 = Signal(W)
         m.d.sync += [
             write3.eq(v2 & (seen2 | ~rule2.flags[1])),
@@ -256,8 +277,12 @@ class LearningEngine(wiring.Component):
             addr3.eq(Mux(ltp2, weight_addr(p2, line), weight_addr(line, p2))),
             data3.eq(updated),
         ]
-        for mt, (_, wr) in enumerate(weights):
-            m.d.comb += [wr.addr.eq(addr3), wr.data.eq(data3), wr.en.eq(write3 & (m3 == mt))]
+        for mt, (_, wr) in weights.items():
+            m.d.comb += [
+                wr.addr.eq(addr3),
+                wr.data.eq(data3),
+                wr.en.eq(write3 & (m3 == mt) if both else write3),
+            ]
 
         # -- d. bumps: one trace per cycle (``tsel``: its memory, read data and rule) ----------
         bump = Mux(tsel[0], rule_sel.bump_post, rule_sel.bump_pre)
@@ -279,7 +304,10 @@ class LearningEngine(wiring.Component):
                     Mux(resetting, k_max, self.n_inputs),
                     Mux(resetting, n_max, self.n_neurons),
                 )
-                with m.If((e == limit) | ~(resetting | enabled(which[1]))):
+                skip = ~(resetting | enabled(which[1]))
+                if not both:  # another engine's memories
+                    skip |= which[1] != self.mats[0]
+                with m.If((e == limit) | skip):
                     m.d.sync += [which.eq(which + 1), e.eq(0)]
                     with m.If(which == 3):
                         m.d.sync += [job.eq(0), s.eq(0)]
@@ -313,7 +341,7 @@ class LearningEngine(wiring.Component):
                     m.d.sync += s.eq(s + 1)
                     m.next = "FETCH"
             with m.State("WALK"):
-                for rd, _ in weights:
+                for rd, _ in weights.values():
                     m.d.comb += rd.addr.eq(Mux(ltp, weight_addr(e, line), weight_addr(line, e)))
                 m.d.comb += self.enable_rd.addr.eq(e)  # the partners' enable bits
                 # a read every cycle (two banks) or every other cycle (one bank: the cycles
@@ -331,6 +359,8 @@ class LearningEngine(wiring.Component):
                 # two cycles: the last walk's writes land before the next job reads
                 with m.If(job == 0):
                     m.d.sync += s.eq(0)  # job 0: the input spikes' bumps first
+                    if FF not in self.mats:
+                        m.d.sync += job.eq(1)  # (they bump FF_PRE only: a REC engine skips them)
                     m.next = "BUMP_FETCH"
                 with m.Else():
                     m.next = "FETCH"
@@ -348,13 +378,14 @@ class LearningEngine(wiring.Component):
             with m.State("BUMP_READ"):
                 m.d.comb += bumping.eq(1)  # the traces of ``listed``
                 # an input bumps its FF_PRE trace; a neuron FF_POST, REC_PRE, REC_POST in turn
-                m.d.sync += tsel.eq(Mux(from_inputs, 0, 1))
+                # (an engine of one matrix: that matrix's traces only)
+                m.d.sync += tsel.eq(Mux(from_inputs, 0, 1 if FF in self.mats else 2))
                 m.next = "BUMP_WRITE"
             with m.State("BUMP_WRITE"):
                 # ``listed`` still names the element (``s`` moves on after its last trace); the
                 # read data of trace ``tsel`` comes from reads before any write of it
                 m.d.comb += [bumping.eq(1), bump_write.eq(enabled(tsel[1]))]
-                with m.If(from_inputs | (tsel == 3)):
+                with m.If(from_inputs | (tsel == (3 if REC in self.mats else 1))):
                     m.d.sync += s.eq(s + 1)
                     m.next = "BUMP_FETCH"
                 with m.Else():

@@ -25,13 +25,15 @@ def step_cycles(
     ff_rule: bool = False,
     rec_rule: bool = False,
     banked: bool = True,
+    lanes: int = 1,
 ) -> int:
     """Cycles from the STEP command to the STEP_DONE response of one timestep.
 
     ``ltd_*_rows``: spiking sources whose row is plastic (walked for depression);
     ``ltp_*_cols``: spiking neurons whose column is plastic (walked for potentiation);
     ``banked``: the weights are two checkerboard banks (``hdl.weight_memory.banked(max_neurons)``,
-    a power-of-two ``max_neurons``): a walk takes one cycle per synapse, else two.
+    a power-of-two ``max_neurons``): a walk takes one cycle per synapse, else two;
+    ``lanes`` (``CoreSpec.lanes``): 2 runs an FF and a REC learning engine side by side.
     """
     n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
     cycles = STEP_OVERHEAD + 6 * n  # neuron engine: 6 cycles per neuron
@@ -50,6 +52,7 @@ def step_cycles(
             ff_rule=ff_rule,
             rec_rule=rec_rule,
             banked=banked,
+            lanes=lanes,
         )
     return cycles
 
@@ -79,8 +82,23 @@ def learn_cycles(
     ff_rule: bool,
     rec_rule: bool,
     banked: bool = True,
+    lanes: int = 1,
 ) -> int:
-    """The learning engine's share of a step (its pass plus its hand-offs, ``LEARN_OVERHEAD``)."""
+    """The learning engine's share of a step (its pass plus its hand-offs, ``LEARN_OVERHEAD``).
+
+    Two lanes: the longer of the FF engine's pass and the REC engine's (each skips the
+    other matrix's decays, jobs and bumps; the REC engine skips the input spikes' bumps,
+    their end included, and bumps a neuron's two REC traces: 4 cycles).
+    """
+    if lanes == 2:
+        wn, wk = walk(n, banked), walk(k, banked)
+        ff = LEARN_OVERHEAD + 3 * i + 3 * s
+        if ff_rule:
+            ff += k + n + 3 * i + wn * ltd_ff_rows + 3 * s + wk * ltp_ff_cols
+        rec = LEARN_OVERHEAD - 1 + 4 * s
+        if rec_rule:
+            rec += 2 * n + 6 * s + wn * (ltd_rec_rows + ltp_rec_cols)
+        return max(ff, rec)
     # decay: the four trace memories one after another, those of a rule that is off skipped
     cycles = LEARN_OVERHEAD + (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
     # bumps: fetch, read, then one write per trace (an input's FF_PRE; a neuron's three)

@@ -7,7 +7,7 @@ and the gateware all implement that document.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from .errors import NetworkError
 
@@ -34,6 +34,9 @@ class CoreSpec:
     max_neurons: int = 256  # LIF neurons (all-to-all recurrent matrix)
     max_delay: int = 1  # synaptic delay in timesteps that the core supports (1..max_delay)
     stdp: bool = True  # on-chip learning engine present
+    # synapses the hardware core's engines process per cycle (1 or 2): a schedule, not
+    # arithmetic, so it takes no part in comparisons (equal specs compute the same)
+    lanes: int = field(default=1, compare=False)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -50,6 +53,8 @@ class CoreSpec:
             raise NetworkError("CoreSpec.trace_frac_bits must be smaller than trace_bits")
         if self.weight_bits > self.i_bits:
             raise NetworkError("CoreSpec.weight_bits must not exceed i_bits")
+        if self.lanes not in (1, 2):
+            raise NetworkError(f"CoreSpec.lanes must be 1 or 2, got {self.lanes!r}")
 
     # -- derived ranges ------------------------------------------------------------------
     @staticmethod

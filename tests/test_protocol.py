@@ -135,7 +135,7 @@ def test_bad_frames_carry_the_right_status():
 # -- layouts ------------------------------------------------------------------------------
 def test_identify_layout_covers_the_core_spec():
     names = {f.name for f in dataclasses.fields(CoreSpec)}
-    assert names == set(SPEC_FIELDS) | {"stdp"}
+    assert names == set(SPEC_FIELDS) | {"stdp", "lanes"}  # lanes: a schedule, not arithmetic
     ident = Identity(1, CoreSpec(max_inputs=300, stdp=False), 12_000_000, 3_000_000, 4, 512, 32, 256)
     assert Identity.unpack(ident.pack()) == ident
     with pytest.raises(ValueError, match="magic"):

@@ -40,6 +40,7 @@ def worst_step_cycles(spec: CoreSpec, activity: float) -> int:
         ltp_ff_cols=s,
         ltp_rec_cols=s,
         banked=banked(n),
+        lanes=spec.lanes,
     )
 
 

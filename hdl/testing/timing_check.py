@@ -27,4 +27,5 @@ def predicted(spec, case: dict, spikes: list[int], inputs: list[int]) -> int:
         ltp_ff_cols=sum(int(cols[Matrix.FF][j]) for j in spikes) if rules[Matrix.FF] else 0,
         ltp_rec_cols=sum(int(cols[Matrix.REC][j]) for j in spikes) if rules[Matrix.REC] else 0,
         banked=banked(spec.max_neurons),
+        lanes=spec.lanes,
     )

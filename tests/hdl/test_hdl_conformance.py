@@ -1,8 +1,10 @@
 """Tier 3: the core and the simulator's fixed mode agree on random networks, step by step.
 
 Twenty random networks (snn/testing/random_networks.py, 4-8 neurons and inputs, 100 steps, STDP
-on and off) run in the Amaranth simulator; two of them, and the cycle formula of
-docs/core-hardware.md, also on the exported Verilog under cocotb + Icarus. The seeds
+on and off) run in the Amaranth simulator, half of them on a core of one lane, half on two
+(``CoreSpec.lanes``); two of them (one on two lanes), and the cycle formula of
+docs/core-hardware.md, also on the exported Verilog under cocotb + Icarus, and the network
+files on either lane count. The seeds
 were chosen (see ``test_cases_exercise_the_arithmetic``) so that refractory holds,
 saturation of ``v`` and of the currents, depression, potentiation and both weight bounds
 all happen.
@@ -10,6 +12,7 @@ all happen.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from snn import CoreSpec
 from snn.testing.reference_core import ReferenceCore
 
 SPEC = CoreSpec(max_inputs=8, max_neurons=8)
+LANES = (1, 2)  # every lane count the core supports (2: the largest default, ECP5's)
 STEPS = 100
 STDP_SEEDS = (1, 6, 9, 12, 16, 18, 27, 28, 30, 39)
 STATIC_SEEDS = (20, 21, 25, 27, 28, 30, 33, 34, 36, 39)
@@ -58,23 +62,29 @@ def test_cases_exercise_the_arithmetic():
 @pytest.mark.slow(seconds=70)
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_conformance_amaranth_sim(chunk):
+    # each chunk holds STDP and static cases; the odd ones run on two lanes
+    spec = dataclasses.replace(SPEC, lanes=LANES[chunk % len(LANES)])
     for case in CASES[chunk::CHUNKS]:
         network, q = load_case(case)
 
         async def body(session, ctx, network=network, q=q):
             return await run_network(session, network, q, STEPS)
 
-        run_core(SPEC, body)
+        run_core(spec, body)
 
 
 @pytest.mark.skipif(not have_icarus(), reason="Icarus Verilog (iverilog) is not installed")
-def test_conformance_verilog_cocotb(tmp_path):
+@pytest.mark.parametrize("lanes", LANES)
+def test_conformance_verilog_cocotb(tmp_path, lanes):
+    spec = dataclasses.replace(SPEC, lanes=lanes)
     cases = [CASES[3], CASES[len(STDP_SEEDS) + 6]]  # seed 12 with STDP, seed 33 without
-    results = run_cocotb(SPEC, cases, tmp_path)
+    if lanes > 1:
+        cases = cases[:1]  # (the STDP case: the lanes change the schedule of both engines)
+    results = run_cocotb(spec, cases, tmp_path)
     assert len(results) == len(cases)
     for result in results:
         assert result["spikes"] > 0
-        assert_formula(SPEC, result)
+        assert_formula(spec, result)
 
 
 def assert_formula(spec, result):
@@ -87,10 +97,14 @@ def assert_formula(spec, result):
 
 
 @pytest.mark.skipif(not have_icarus(), reason="Icarus Verilog (iverilog) is not installed")
-def test_network_files_verilog_cycles(tmp_path):
-    """Edge-case network files and an example: identical to the simulator, cycles = formula."""
-    cases = [{"network": str(path), "steps": FILE_STEPS} for path in FILES]
-    results = run_cocotb(FILE_SPEC, cases, tmp_path)
+@pytest.mark.parametrize("lanes", LANES)
+def test_network_files_verilog_cycles(tmp_path, lanes):
+    """Edge-case network files and an example: identical to the simulator, cycles = formula
+    (the files alternate between the lane counts)."""
+    spec = dataclasses.replace(FILE_SPEC, lanes=lanes)
+    files = FILES[LANES.index(lanes) :: len(LANES)]
+    cases = [{"network": str(path), "steps": FILE_STEPS} for path in files]
+    results = run_cocotb(spec, cases, tmp_path)
     assert len(results) == len(cases)
     for result in results:
-        assert_formula(FILE_SPEC, result)
+        assert_formula(spec, result)
