@@ -7,9 +7,11 @@ gateware. Plastic synapses are those whose row and column are STDP-enabled, and 
 is one synaptic delay (1 timestep): the memory map has no delay region.
 
 The arithmetic is :mod:`snn.fixed_point`'s, the one the reference core of the tests runs
-(phases 1-2 per neuron, phase 5 per trace and synapse, on Python ints); this module
-reads it the words of the memory and writes the results back. Propagation (phase 4) is
-an exact integer sum over the dense matrices.
+(phases 1-2 per neuron, phase 5 per trace and synapse, on Python ints): this module hands
+it the words of the memory (an STDP rule slot as a :class:`~snn.quantize.QuantizedRule`)
+and writes the results back. Propagation (phase 4) is an exact integer sum over the
+dense matrices. Python ints cost speed: a full 256-neuron core steps about four times
+slower than with the numpy arithmetic this replaced (about 0.5 ms a step).
 """
 
 from __future__ import annotations
