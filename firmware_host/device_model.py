@@ -133,8 +133,10 @@ class DeviceModel:
         if len(payload) < args.size:
             raise Refused(Status.BAD_LENGTH)
         fields, tail = args.unpack_from(payload), payload[args.size :]
-        if command.address and not in_range(self.core.spec, *fields):
-            raise Refused(Status.ADDRESS_OUT_OF_RANGE)
+        if command.address:
+            if not in_range(self.core.spec, *fields):
+                raise Refused(Status.ADDRESS_OUT_OF_RANGE)
+            fields = (Region(fields[0]), *fields[1:])
         if command.args_tail is Tail.NONE and tail:
             raise Refused(Status.BAD_LENGTH)
         if command.halted and self.running:

@@ -23,27 +23,25 @@ the byte's position: every field it sends sits in a register that stays put whil
 reply goes out (the request's descriptor and fixed fields, the counters, the last record's
 head), so nothing is copied into a reply buffer.
 
-Differences from the model: READ while running is BUSY (the core serves memory only
-between timesteps), a free run is paced by the UART (a record waits for the line instead
+The checks every request gets come from the command table
+(:class:`~hdl.link.request_decoder.RequestDecoder`); the engine executes what passes them.
+Differences from the model: a free run is paced by the UART (a record waits for the line instead
 of being dropped), and the spike log holds one record.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
 
 from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size, word_bits
 from firmware_host.protocol import (
     ADDRESS,
-    EXECUTE_ONCE,
     IDENTITY,
     PROTOCOL_VERSION,
     REPLY,
     SPIKE_RECORD,
     SPIKES_IN,
-    SPIKES_RESEND,
-    STEP,
     Opcode,
     SpikeFlag,
     Status,
@@ -55,34 +53,15 @@ from snn.core_spec import CoreSpec
 
 from .frame_encoder import BODY
 from .params import LinkParams, identity
-from .wire_words import in_range, word_format
+from .reply_encoder import ReplyKind
+from .request_decoder import RequestDecoder, request_layout
+from .wire_words import word_format
 
 # reply kinds: which fixed fields follow the header, and which tail
-K_PLAIN, K_IDENT, K_STATUS, K_STEP, K_READ, K_RESEND, K_OUT = range(7)
+K_PLAIN, K_IDENT, K_STATUS, K_STEP, K_READ, K_RESEND, K_OUT = ReplyKind
 
 # the word loop tells READ from WRITE by the opcode's bit 0
 assert Opcode.READ & 1 and not Opcode.WRITE & 1
-
-
-# a request's decoder status, as a 2-bit code (the descriptor FIFO holds few bits)
-NAKS = (Status.OK, Status.BAD_CRC, Status.BAD_LENGTH, Status.BUSY)
-
-
-def request_layout(length_bits: int) -> data.StructLayout:
-    """A received frame as the engine takes it: the decoder's status (an index into
-    :data:`NAKS`), whether the version is ours, the header fields. The payload starts
-    where the previous request's payload ended (the engine's ``released`` pointer): the
-    decoder keeps the payloads of accepted frames in order, and the engine releases each
-    before it takes the next."""
-    return data.StructLayout(
-        {
-            "nak": unsigned(2),
-            "version_ok": unsigned(1),
-            "seq": unsigned(8),
-            "opcode": unsigned(8),
-            "length": unsigned(length_bits),
-        }
-    )
 
 
 def _pow2(n: int) -> int:
@@ -145,11 +124,6 @@ class CommandEngine(wiring.Component):
         # the request's descriptor: the FIFO's output, held there until its reply is sent
         desc = self.frames.payload
         held = Signal()  # the request's payload is still in the buffer
-        desc_status = Signal(8)
-        with m.Switch(desc.nak):
-            for i, st in enumerate(NAKS):
-                with m.Case(i):
-                    m.d.comb += desc_status.eq(st)
         abits = self.ptr_bits - 1
         off = Signal(abits)  # payload byte offset; the buffer reads one ahead, so byte = payload[off]
         off_next = Signal(abits)
@@ -202,7 +176,6 @@ class CommandEngine(wiring.Component):
         cur = Signal(ib)  # index + widx (an address inside the region, when in range)
         m.d.comb += cur.eq(index[:ib] + widx)
         nbytes, check, signed = word_format(m, spec, region, cur[:4])
-        in_map = in_range(m, spec, region, index, count)
         # the word's last byte, the request's last word (a READ walks in mode W_CHECK)
         last_byte = bidx == Mux(mode >= S_CHECK, 1, nbytes - 1)
         last_word = widx + 1 == Mux(mode >= S_CHECK, spk_count[:wb], count[:wb])
@@ -410,96 +383,64 @@ class CommandEngine(wiring.Component):
         late = ahead[32]
         too_far = ahead[sbits:] != 0  # >= depth (and not late)
 
-        def dispatch():
-            """A frame that passed the generic checks: the opcode's own checks, in
-            DeviceModel's order, then its first state."""
+        # the checks every request gets, from the command table
+        m.submodules.request = checks = RequestDecoder(spec, self.length_bits)
+        m.d.comb += [
+            checks.request.eq(desc),
+            checks.args.eq(hdr),
+            checks.running.eq(running),
+            checks.last_once.eq(last_once),
+            checks.last_once_valid.eq(last_once_valid),
+        ]
 
+        def dispatch():
+            """A request that passed the table's checks: the opcode's own checks, in
+            DeviceModel's order, then its first state."""
             with m.Switch(opcode):
                 with m.Case(Opcode.IDENTIFY):
-                    with m.If(length != 0):
-                        reply(Status.BAD_LENGTH)
-                    with m.Else():
-                        m.d.sync += last_once_valid.eq(0)  # a new session
-                        reply(Status.OK, K_IDENT)
+                    m.d.sync += last_once_valid.eq(0)  # a new session
+                    reply(Status.OK, K_IDENT)
                 with m.Case(Opcode.STATUS):
-                    with m.If(length != 0):
-                        reply(Status.BAD_LENGTH)
-                    with m.Else():
-                        reply(Status.OK, K_STATUS)
+                    reply(Status.OK, K_STATUS)
                 with m.Case(Opcode.WRITE, Opcode.READ):
-                    with m.If(below(length, ADDRESS.size)):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(~in_map):
-                        reply(Status.ADDRESS_OUT_OF_RANGE)
-                    with m.Elif((opcode == Opcode.READ) & (length != ADDRESS.size)):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(running):
-                        reply(Status.BUSY)
-                    with m.Else():
-                        m.d.sync += [
-                            widx.eq(0),
-                            mode.eq(W_CHECK),
-                            # READ and WRITE differ in bit 0 of the opcode
-                            total.eq(Mux(opcode[0], ADDRESS.size + 2, ADDRESS.size)),
-                            bad_value.eq(0),
-                            bad_status.eq(Status.OK),
-                        ]
-                        m.next = "MEASURE"
+                    m.d.sync += [
+                        widx.eq(0),
+                        mode.eq(W_CHECK),
+                        # READ and WRITE differ in bit 0 of the opcode
+                        total.eq(Mux(opcode[0], ADDRESS.size + 2, ADDRESS.size)),
+                        bad_value.eq(0),
+                        bad_status.eq(Status.OK),
+                    ]
+                    m.next = "MEASURE"
                 with m.Case(Opcode.HALT):
-                    with m.If(length != 0):
-                        reply(Status.BAD_LENGTH)
-                    with m.Else():
-                        m.next = "HALT"
+                    m.next = "HALT"
                 with m.Case(Opcode.RUN):
-                    with m.If(length != 0):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(running):
-                        m.d.comb += mark_once.eq(1)
+                    m.d.comb += mark_once.eq(1)
+                    with m.If(running):
                         reply(Status.OK)
                     with m.Else():
-                        m.d.comb += mark_once.eq(1)
                         feed(C_RUN)
                 with m.Case(Opcode.STEP):
-                    with m.If(length != STEP.size):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(running):
-                        reply(Status.BUSY)
+                    m.d.comb += mark_once.eq(1)
+                    release()
+                    with m.If(steps == 0):
+                        step_reply(Status.OK)
                     with m.Else():
-                        m.d.comb += mark_once.eq(1)
-                        release()
-                        with m.If(steps == 0):
-                            step_reply(Status.OK)
-                        with m.Else():
-                            feed(C_STEP)
+                        feed(C_STEP)
                 with m.Case(Opcode.RESET_STATE):
-                    with m.If(length != 0):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(running):
-                        reply(Status.BUSY)
-                    with m.Else():
-                        m.next = "RESET"
+                    m.next = "RESET"
                 with m.Case(Opcode.CLEAR_CONFIG):
-                    with m.If(length != 0):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(running):
-                        reply(Status.BUSY)
-                    with m.Else():
-                        m.d.sync += [cfg_r.eq(0), widx.eq(0)]
-                        m.next = "CLEAR_CONFIG"
+                    m.d.sync += [cfg_r.eq(0), widx.eq(0)]
+                    m.next = "CLEAR_CONFIG"
                 with m.Case(Opcode.SPIKES_IN):
-                    with m.If(below(length, SPIKES_IN.size) | (length != SPIKES_IN.size + 2 * spk_count)):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(spk_count == 0):
-                        m.d.sync += bad_value.eq(0)
-                        m.next = "CHECKED"
+                    m.d.sync += bad_value.eq(0)
+                    with m.If(spk_count == 0):
                         m.d.sync += mode.eq(S_CHECK)
+                        m.next = "CHECKED"
                     with m.Else():
-                        m.d.sync += bad_value.eq(0)
                         words(S_CHECK)
                 with m.Case(Opcode.SPIKES_RESEND):
-                    with m.If(length != SPIKES_RESEND.size):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(~have_record | (resend != rec_counter)):
+                    with m.If(~have_record | (resend != rec_counter)):
                         reply(Status.SPIKES_GONE)
                     with m.Else():
                         reply(Status.OK, K_RESEND)
@@ -537,29 +478,10 @@ class CommandEngine(wiring.Component):
                     m.d.comb += off_next.eq(off + 1)
 
             with m.State("DISPATCH"):
-                known = Signal()
-                with m.Switch(opcode):
-                    for op in Opcode:
-                        if op is not Opcode.SPIKES_OUT:
-                            with m.Case(op):
-                                m.d.comb += known.eq(1)
-                once = Signal()
-                with m.Switch(opcode):
-                    with m.Case(*EXECUTE_ONCE):
-                        m.d.comb += once.eq(1)
-                with m.If(desc.nak != 0):
-                    reply(desc_status)
-                with m.Elif(~desc.version_ok & (opcode != Opcode.IDENTIFY)):
-                    reply(Status.BAD_VERSION)
-                with m.Elif(~known):
-                    reply(Status.UNKNOWN_OPCODE)
-                with m.Elif(once & last_once_valid & (desc.seq == last_once)):
-                    with m.If(opcode == Opcode.STEP):
-                        step_reply(Status.DUPLICATE)
-                    with m.Else():
-                        reply(Status.DUPLICATE)
-                with m.Else():
+                with m.If(checks.status == Status.OK):
                     dispatch()
+                with m.Else():  # a DUPLICATE carries the reply's fields as they are now
+                    reply(checks.status, Mux(checks.status == Status.DUPLICATE, checks.kind, K_PLAIN))
 
             # -- WRITE, READ: measure, check, commit the words ------------------------------
             with m.State("MEASURE"):

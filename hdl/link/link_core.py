@@ -15,10 +15,11 @@ from hdl.core import Core
 from snn.core_spec import CoreSpec
 
 from .block_fifo import BlockFIFO
-from .command_engine import NAKS, CommandEngine, request_layout
+from .command_engine import CommandEngine
 from .frame_decoder import FrameDecoder
 from .frame_encoder import FrameEncoder
 from .params import LinkParams
+from .request_decoder import NAKS, request_layout
 
 
 def buffer_depth(spec: CoreSpec, params: LinkParams) -> int:
