@@ -56,7 +56,7 @@ class ReportRow:
     note: str = ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QuantizedNetwork:
     """A network in the core's integers. Arrays are int64; synapses in CSR order of ``built``."""
 
