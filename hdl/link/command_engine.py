@@ -29,18 +29,15 @@ Differences from the model: a free run is paced by the UART (a record waits for 
 of being dropped), and the spike log holds one record.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for, ceil_log2
 
 from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size, word_bits
 from firmware_host.protocol import (
     ADDRESS,
-    IDENTITY,
-    PROTOCOL_VERSION,
-    REPLY,
-    SPIKE_RECORD,
     SPIKES_IN,
     Opcode,
     SpikeFlag,
@@ -53,7 +50,7 @@ from snn.core_spec import CoreSpec
 
 from .frame_encoder import BODY
 from .params import LinkParams, identity
-from .reply_encoder import ReplyKind
+from .reply_encoder import ReplyEncoder, ReplyKind
 from .request_decoder import RequestDecoder, request_layout
 from .wire_words import word_format
 
@@ -64,15 +61,6 @@ K_PLAIN, K_IDENT, K_STATUS, K_STEP, K_READ, K_RESEND, K_OUT = ReplyKind
 assert Opcode.READ & 1 and not Opcode.WRITE & 1
 
 
-def _pow2(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
-
-
-def _bits(n: int) -> int:
-    """Bits of an unsigned number up to ``n``."""
-    return max(1, n.bit_length())
-
-
 class CommandEngine(wiring.Component):
     """Protocol frames in (``frames`` + the request ``buffer``), core commands out
     (``cmd``/``resp``), reply bodies out (``tx``, to the frame encoder)."""
@@ -80,7 +68,7 @@ class CommandEngine(wiring.Component):
     def __init__(self, spec: CoreSpec, params: LinkParams, *, ptr_bits: int):
         self.spec, self.params, self.ptr_bits = spec, params, ptr_bits
         self.identity = identity(spec, params)
-        self.length_bits = _bits(self.identity.max_payload)
+        self.length_bits = bits_for(self.identity.max_payload)
         # the IDENTIFY reply's tail: a ROM that another module's block RAM holds (the frame
         # encoder's: block RAM is scarce on the UP5K, and a ROM in logic costs ~40 cells)
         self.ident_bytes = self.identity.pack()
@@ -98,7 +86,7 @@ class CommandEngine(wiring.Component):
                 "running": Out(1),  # a free run (RUN)
                 # the IDENTIFY ROM: data one cycle after the address (as a read port), read
                 # only while sending to ``tx``; a byte is taken from it only when it is valid
-                "ident_addr": Out(max(1, (len(self.ident_bytes) - 1).bit_length())),
+                "ident_addr": Out(max(1, ceil_log2(len(self.ident_bytes)))),
                 "ident_data": In(8),
             }
         )
@@ -106,15 +94,15 @@ class CommandEngine(wiring.Component):
     def elaborate(self, platform):
         spec, params = self.spec, self.params
         k, n, depth = spec.max_inputs, spec.max_neurons, params.input_depth
-        k2 = _pow2(max(k, 2))  # the input bitmap holds k2 bits per timestep
-        kbits = (k2 - 1).bit_length()  # k2 >= 2
-        sbits = (depth - 1).bit_length()  # depth >= 2
+        k2 = 1 << ceil_log2(max(k, 2))  # the input bitmap holds k2 bits per timestep
+        kbits = ceil_log2(k2)  # k2 >= 2
+        sbits = ceil_log2(depth)  # depth >= 2
         ib = index_bits(spec)
         max_payload = self.identity.max_payload
         m = Module()
 
         # -- memory: spike record + input bitmap -----------------------------------------------
-        rec_bits = _bits(n - 1)  # a neuron number
+        rec_bits = bits_for(n - 1)  # a neuron number
         record_bits = rec_bits + depth
         m.submodules.record = rb = BlockMemory(max(n, k2), record_bits, lanes=record_bits, exclusive=False)
         rb_rd, rb_wr = rb.rd, rb.wr
@@ -163,7 +151,7 @@ class CommandEngine(wiring.Component):
         max_bytes = max(
             sum((word_bits(spec, r, i).bits + 7) // 8 for i in range(region_size(spec, r))) for r in Region
         )
-        wb = _bits(max_words)
+        wb = bits_for(max_words)
         widx = Signal(wb)  # word number
         bidx = Signal(2)  # byte in the word
         value = Signal(32)  # the word (gathered byte by byte, or read from the core)
@@ -180,107 +168,32 @@ class CommandEngine(wiring.Component):
         last_byte = bidx == Mux(mode >= S_CHECK, 1, nbytes - 1)
         last_word = widx + 1 == Mux(mode >= S_CHECK, spk_count[:wb], count[:wb])
 
-        # -- reply: the byte at (kind, pidx), then a tail ---------------------------------------
-        kind = Signal(3)
-        r_status = Signal(8)
-        pidx = Signal(4)
-        tidx = Signal(range(max(IDENTITY.size, 2 * n) + 1))  # a READ's words go by widx, bidx
-        tidx_next = Signal.like(tidx)
-        m.d.comb += tidx_next.eq(tidx)
-        m.d.sync += tidx.eq(tidx_next)
-        m.d.comb += self.ident_addr.eq(tidx_next)
-
-        def b(v, i):
-            """Byte ``i`` of ``v`` (0 above its width)."""
-            v = Value.cast(v)
-            return v[8 * i : 8 * i + 8] if 8 * i < len(v) else Const(0, 8)
-
-        def le(v, nb):
-            return [b(v, i) for i in range(nb)]
-
-        # Every reply starts with the header (5 bytes) and, but for SPIKES_OUT, the status
-        # and the credits (positions 5, 6); the fixed fields of the other kinds sit at
-        # positions 7 to 15, aligned so that each position has at most three sources
-        # (STEP skips position 7, SPIKES_OUT jumps from 4 to 7): a small select per
-        # position instead of one over every byte of every kind.
-        rec_head = [*le(rec_counter, 2), *le(rec_t, 4), rec_flags, *le(rec_count, 2)]
-        stat_ext = [b(running, 0), *le(now, 4), *le(records, 2), flags]  # STATUS; STEP from 8
-        G_STAT, G_READ, G_REC = range(3)
-        grp = Signal(2)
-        with m.Switch(kind):
-            with m.Case(K_READ):
-                m.d.comb += grp.eq(G_READ)
-            with m.Case(K_RESEND, K_OUT):
-                m.d.comb += grp.eq(G_REC)
-        is_out = kind == K_OUT
-        last_pos = {K_PLAIN: 6, K_IDENT: 6, K_STATUS: 14, K_STEP: 13, K_READ: 13, K_RESEND: 15, K_OUT: 15}
-        # the header's length field: fixed fields and tail (a READ reply fits in max_payload)
-        blen = Signal(_bits(max(max_payload, 2 * n + 2 + SPIKE_RECORD.size, 2 + IDENTITY.size)))
-        rec_len = Signal.like(blen)
-        m.d.comb += rec_len.eq(rec_count * 2 + Mux(is_out, SPIKE_RECORD.size, SPIKE_RECORD.size + 2))
-        with m.Switch(kind):
-            with m.Case(K_PLAIN):
-                m.d.comb += blen.eq(2)
-            with m.Case(K_IDENT):
-                m.d.comb += blen.eq(2 + IDENTITY.size)
-            with m.Case(K_STATUS):
-                m.d.comb += blen.eq(2 + len(stat_ext))
-            with m.Case(K_STEP):
-                m.d.comb += blen.eq(2 + len(stat_ext) - 2)
-            with m.Case(K_READ):
-                m.d.comb += blen.eq(total)
-            with m.Case(K_RESEND, K_OUT):
-                m.d.comb += blen.eq(rec_len)
-        tail_len = Signal.like(tidx)  # of a READ only whether it has one
-        with m.Switch(kind):
-            with m.Case(K_IDENT):
-                m.d.comb += tail_len.eq(IDENTITY.size)
-            with m.Case(K_READ):
-                m.d.comb += tail_len.eq(total != ADDRESS.size + 2)
-            with m.Case(K_RESEND, K_OUT):
-                m.d.comb += tail_len.eq(rec_count * 2)
-        end_pos = Signal(4)
-        with m.Switch(kind):
-            for kd, p in last_pos.items():
-                with m.Case(kd):
-                    m.d.comb += end_pos.eq(p)
-        pbyte = Signal(8)
-        head = [
-            Const(PROTOCOL_VERSION, 8),
-            Mux(is_out, rec_head[0], desc.seq),
-            Mux(is_out, Opcode.SPIKES_OUT, desc.opcode | REPLY),
-            b(blen, 0),
-            b(blen, 1),
-            r_status,
-            Const(params.credits, 8),
+        # -- reply: the reply encoder sends it from these registers --------------------------
+        m.submodules.replies = enc = ReplyEncoder(
+            max_neurons=n, credits=params.credits, max_payload=max_payload, ident_size=len(self.ident_bytes)
+        )
+        m.d.comb += [
+            enc.seq.eq(desc.seq),
+            enc.opcode.eq(desc.opcode),
+            enc.args.eq(hdr),
+            enc.read_length.eq(total),
+            enc.running.eq(running),
+            enc.now.eq(now),
+            enc.records.eq(records),
+            enc.flags.eq(flags),
+            enc.rec_counter.eq(rec_counter),
+            enc.rec_t.eq(rec_t),
+            enc.rec_flags.eq(rec_flags),
+            enc.rec_count.eq(rec_count),
+            enc.ident_data.eq(self.ident_data),
+            enc.rec_data.eq(rec_data),
+            self.ident_addr.eq(enc.tail_addr),
         ]
-        rd_ext = le(hdr, ADDRESS.size)
-        # a byte per group by position, then the group: smaller selects than one by both
-        ext = {}
-        for g, items in {G_STAT: stat_ext, G_READ: rd_ext, G_REC: rec_head}.items():
-            ext[g] = Signal(8)  # the group's byte at pidx (7..15)
-            with m.Switch(pidx):
-                for i, v in enumerate(items):
-                    with m.Case(7 + i):
-                        m.d.comb += ext[g].eq(v)
-        with m.If(below(pidx, 7)):
-            with m.Switch(pidx):
-                for p, v in enumerate(head):
-                    with m.Case(p):
-                        m.d.comb += pbyte.eq(v)
-        with m.Else():
-            with m.Switch(grp):
-                for g, sig in ext.items():
-                    with m.Case(g):
-                        m.d.comb += pbyte.eq(sig)
+        # the encoder's bytes go out, but while a READ's words do (READ_EMIT drives tx)
+        wiring.connect(m, enc.body, wiring.flipped(self.tx))
 
         # replies start from many places: each sets these, one update below applies them
-        do_send, do_release = Signal(), Signal()
-        send_kind, send_status = Signal(3), Signal(8)
-        with m.If(do_send):
-            m.d.sync += [kind.eq(send_kind), pidx.eq(0)]
-            m.d.sync += r_status.eq(send_status)
-            m.d.comb += tidx_next.eq(0)
+        do_release = Signal()
         # the word loop starts from several places: one update
         start_words, start_mode = Signal(), Signal(2)
         with m.If(start_words):
@@ -300,9 +213,9 @@ class CommandEngine(wiring.Component):
 
         def send(kd, status=None):
             """Start sending a frame of kind ``kd`` (goes to EMIT)."""
-            m.d.comb += [do_send.eq(1), send_kind.eq(kd)]
+            m.d.comb += [enc.start.valid.eq(1), enc.start.payload.kind.eq(kd)]
             if status is not None:
-                m.d.comb += send_status.eq(status)
+                m.d.comb += enc.start.payload.status.eq(status)
             m.next = "EMIT"
 
         def reply(status, kd=K_PLAIN):
@@ -359,7 +272,7 @@ class CommandEngine(wiring.Component):
 
         # CONTROL limits (DeviceModel._check_control)
         lim_max = max(spec.max_weight_shift, spec.max_inputs, spec.max_neurons)
-        lbits = _bits(lim_max)
+        lbits = bits_for(lim_max)
         limit = Signal(lbits)
         with m.Switch(cur[:2]):
             with m.Case(Control.WEIGHT_SHIFT):
@@ -617,41 +530,13 @@ class CommandEngine(wiring.Component):
                             m.next = "SENT"
 
             # -- sending: header and fixed fields, then the tail ----------------------------------
-            with m.State("EMIT"):
-                no_tail = tail_len == 0
-                end = pidx == end_pos
-                m.d.comb += [
-                    self.tx.valid.eq(1),
-                    self.tx.payload.data.eq(pbyte),
-                    self.tx.payload.last.eq(end & no_tail),
-                ]
-                with m.If(self.tx.ready):
-                    m.d.sync += pidx.eq(pidx + 1)
-                    with m.If(is_out & (pidx == 4)):
-                        m.d.sync += pidx.eq(7)
-                    with m.If((kind == K_STEP) & (pidx == 6)):
-                        m.d.sync += pidx.eq(8)
-                    with m.If(end):
-                        with m.If(no_tail):
-                            m.next = "SENT"
-                        with m.Elif(kind == K_READ):
-                            m.next = "READ_CMD"
-                        with m.Else():
-                            m.next = "TAIL"
-            with m.State("TAIL"):  # IDENTIFY ROM or the spike record, byte by byte
-                final = tidx + 1 == tail_len
-                rec_byte = Mux(tidx[0], b(rec_data, 1), b(rec_data, 0))
-                m.d.comb += [
-                    self.tx.valid.eq(1),
-                    self.tx.payload.data.eq(Mux(kind == K_IDENT, self.ident_data, rec_byte)),
-                    self.tx.payload.last.eq(final),
-                ]
-                with m.If(self.tx.ready):
-                    m.d.comb += tidx_next.eq(tidx + 1)
-                    with m.If(final):
-                        m.next = "SENT"
+            with m.State("EMIT"):  # the reply encoder sends it
+                with m.If(enc.done):
+                    m.next = "SENT"
+                with m.Elif(enc.words):
+                    m.next = "READ_CMD"
             with m.State("SENT"):
-                with m.If(is_out):
+                with m.If(enc.kind == K_OUT):
                     m.next = "STEP_NEXT"
                 with m.Else():  # the request's reply: its descriptor leaves the FIFO
                     m.d.comb += self.frames.ready.eq(1)
@@ -750,6 +635,6 @@ class CommandEngine(wiring.Component):
                             reply(Status.OK)
         # the shared memory's read port: the input bitmap while feeding, else the record
         feeding = fsm.ongoing("FEED_START") | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
-        m.d.comb += rb_rd.addr.eq(Mux(feeding, bit_i_next, tidx_next >> 1))
+        m.d.comb += rb_rd.addr.eq(Mux(feeding, bit_i_next, enc.tail_addr >> 1))
         m.d.comb += [self.busy.eq(~fsm.ongoing("IDLE") | stepping), self.running.eq(running)]
         return m

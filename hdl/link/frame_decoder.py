@@ -14,6 +14,7 @@ from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from firmware_host.protocol import CRC_BYTES, HEADER, PROTOCOL_VERSION, Status
 from hdl.compare import at_least, below
@@ -47,7 +48,7 @@ class FrameDecoder(wiring.Component):
         if depth & (depth - 1) or depth < max_payload + CRC_BYTES:
             raise ValueError(f"buffer depth {depth} must be a power of two >= max_payload + {CRC_BYTES}")
         self.depth, self.max_payload, self.timeout = depth, max_payload, timeout
-        self.ptr_bits = depth.bit_length()  # log2(depth) + 1
+        self.ptr_bits = ceil_log2(depth) + 1
         super().__init__(
             {
                 "bytes": In(stream.Signature(8, always_ready=True)),

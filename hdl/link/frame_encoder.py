@@ -18,6 +18,7 @@ byte taken from ``rom_data`` is always the ROM's.
 from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from firmware_host.protocol import DELIMITER
 from hdl.block_memory import BlockMemory
@@ -44,7 +45,7 @@ class FrameEncoder(wiring.Component):
             "busy": Out(1),
         }
         if rom:
-            rom_bits = max(1, (len(rom) - 1).bit_length())
+            rom_bits = max(1, ceil_log2(len(rom)))
             ports |= {"rom_addr": In(rom_bits), "rom_data": Out(8)}
         super().__init__(ports)
 

@@ -8,6 +8,7 @@ in front, and the RTL bridge (:mod:`hdl.link.rtl_device`) feeds bytes straight i
 from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for, ceil_log2
 
 from firmware_host.protocol import CRC_BYTES
 from hdl.block_memory import BlockMemory
@@ -26,7 +27,7 @@ def buffer_depth(spec: CoreSpec, params: LinkParams) -> int:
     """Bytes of the request buffer: ``credits`` longest payloads (and their CRC), rounded up
     to a power of two."""
     need = params.credits * (params.payload_limit(spec) + CRC_BYTES)
-    return 1 << (need - 1).bit_length()
+    return 1 << ceil_log2(need)
 
 
 class LinkCore(wiring.Component):
@@ -58,7 +59,7 @@ class LinkCore(wiring.Component):
         layout = request_layout(engine.length_bits)
         # credits + 2 descriptors at least wait (frames NAKed by the decoder take no credit)
         # besides the one being executed, which stays in the FIFO's output until its reply
-        slots = 1 << (params.credits + 1).bit_length()
+        slots = 1 << bits_for(params.credits + 1)
         m.submodules.frames = fifo = BlockFIFO(width=layout.size, depth=slots)
         # the FIFO keeps what the engine needs of a descriptor: the status as a 2-bit code,
         # the version as a flag, the length in the bits of max_payload (a longer payload

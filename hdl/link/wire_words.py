@@ -8,6 +8,7 @@ of the index and the region select a word's format.
 """
 
 from amaranth.hdl import Module, Signal
+from amaranth.utils import bits_for
 
 from firmware_host.memory_map import Region, region_size, word_bits
 from snn.core_spec import CoreSpec
@@ -18,7 +19,7 @@ SLOTS = 16  # every record stride divides 16
 def in_range(m: Module, spec: CoreSpec, region, index, count) -> Signal:
     """``region`` exists and ``index .. index + count - 1`` lies inside it."""
     # every region is smaller than 2**bits: a larger index or count is out of range
-    bits = max(region_size(spec, r) for r in Region).bit_length()
+    bits = bits_for(max(region_size(spec, r) for r in Region))
     end = Signal(bits + 1)
     m.d.comb += end.eq(index[:bits] + count[:bits])
     size, known = Signal(bits + 1), Signal()  # one compare against the region's size
