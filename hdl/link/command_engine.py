@@ -38,6 +38,7 @@ from amaranth.utils import bits_for, ceil_log2
 from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size, word_bits
 from firmware_host.protocol import (
     ADDRESS,
+    REQUESTS,
     SPIKES_IN,
     Opcode,
     SpikeFlag,
@@ -306,16 +307,23 @@ class CommandEngine(wiring.Component):
             checks.last_once_valid.eq(last_once_valid),
         ]
 
+        executed = set()
+
+        def case(*ops):
+            """The case of ``ops`` in :func:`dispatch` (every row of the table needs one)."""
+            executed.update(ops)
+            return m.Case(*ops)
+
         def dispatch():
             """A request that passed the table's checks: the opcode's own checks, in
             DeviceModel's order, then its first state."""
             with m.Switch(opcode):
-                with m.Case(Opcode.IDENTIFY):
+                with case(Opcode.IDENTIFY):
                     m.d.sync += last_once_valid.eq(0)  # a new session
                     reply(Status.OK, K_IDENT)
-                with m.Case(Opcode.STATUS):
+                with case(Opcode.STATUS):
                     reply(Status.OK, K_STATUS)
-                with m.Case(Opcode.WRITE, Opcode.READ):
+                with case(Opcode.WRITE, Opcode.READ):
                     m.d.sync += [
                         widx.eq(0),
                         mode.eq(W_CHECK),
@@ -325,34 +333,34 @@ class CommandEngine(wiring.Component):
                         bad_status.eq(Status.OK),
                     ]
                     m.next = "MEASURE"
-                with m.Case(Opcode.HALT):
+                with case(Opcode.HALT):
                     m.next = "HALT"
-                with m.Case(Opcode.RUN):
+                with case(Opcode.RUN):
                     m.d.comb += mark_once.eq(1)
                     with m.If(running):
                         reply(Status.OK)
                     with m.Else():
                         feed(C_RUN)
-                with m.Case(Opcode.STEP):
+                with case(Opcode.STEP):
                     m.d.comb += mark_once.eq(1)
                     release()
                     with m.If(steps == 0):
                         step_reply(Status.OK)
                     with m.Else():
                         feed(C_STEP)
-                with m.Case(Opcode.RESET_STATE):
+                with case(Opcode.RESET_STATE):
                     m.next = "RESET"
-                with m.Case(Opcode.CLEAR_CONFIG):
+                with case(Opcode.CLEAR_CONFIG):
                     m.d.sync += [cfg_r.eq(0), widx.eq(0)]
                     m.next = "CLEAR_CONFIG"
-                with m.Case(Opcode.SPIKES_IN):
+                with case(Opcode.SPIKES_IN):
                     m.d.sync += bad_value.eq(0)
                     with m.If(spk_count == 0):
                         m.d.sync += mode.eq(S_CHECK)
                         m.next = "CHECKED"
                     with m.Else():
                         words(S_CHECK)
-                with m.Case(Opcode.SPIKES_RESEND):
+                with case(Opcode.SPIKES_RESEND):
                     with m.If(~have_record | (resend != rec_counter)):
                         reply(Status.SPIKES_GONE)
                     with m.Else():
@@ -633,6 +641,9 @@ class CommandEngine(wiring.Component):
                         with m.If(cfg_r == len(CONFIG_REGIONS) - 1):
                             m.d.comb += mark_once.eq(1)
                             reply(Status.OK)
+        missing = set(REQUESTS) - executed
+        if missing:
+            raise NotImplementedError(f"the command engine executes no {sorted(op.name for op in missing)}")
         # the shared memory's read port: the input bitmap while feeding, else the record
         feeding = fsm.ongoing("FEED_START") | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
         m.d.comb += rb_rd.addr.eq(Mux(feeding, bit_i_next, enc.tail_addr >> 1))
