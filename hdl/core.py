@@ -36,7 +36,7 @@ from .memories import (
 )
 from .neuron_engine import NeuronEngine
 from .synapse_engine import SynapseEngine
-from .weight_memory import WeightMemory
+from .weight_memory import WeightMemory, banked
 
 
 def check_spec(spec: CoreSpec) -> None:
@@ -44,6 +44,10 @@ def check_spec(spec: CoreSpec) -> None:
     if spec.max_delay != 1:
         raise NetworkError(
             f"the hardware core implements delays of one step only (max_delay=1), got max_delay={spec.max_delay}"
+        )
+    if spec.lanes == 2 and not banked(spec.max_neurons):
+        raise NetworkError(
+            f"two lanes need a power-of-two max_neurons (two weight banks), got {spec.max_neurons}"
         )
     if spec.max_weight_shift >= 1 << 16 or max(spec.max_inputs, spec.max_neurons) >= 1 << 16:
         raise NetworkError("the control registers are 16 bits: max_inputs, max_neurons must be below 65536")
@@ -164,9 +168,10 @@ class Core(wiring.Component):
             mems[f"neuron{width}"] = (n, width * len(fields), len(fields))
             for lane, key in enumerate(fields):
                 home[key] = (f"neuron{width}", lane, width)
+        P = spec.lanes  # two lanes: the accumulators of two neurons per word
         mems.update(
             {
-                "acc": (n, acc.size, 1),
+                "acc": (n // P, P * acc.size, P),
                 "spikes": (n, addr_width(n), 1),
                 "inputs": (2 * k, addr_width(k), 1),
                 "ff": (k * n, spec.weight_bits, 1),
@@ -261,14 +266,32 @@ class Core(wiring.Component):
                     m.d.comb += eng_wr.data[bits].eq(wdata[:width])
             users[name]["rd"] = [(~cmd_path, eng_rd)]
             users[name]["wr"] = [(~cmd_path, eng_wr)]
-        users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron.acc_rd)]
-        users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron.acc_wr)]
+        neuron_acc_rd, neuron_acc_wr = neuron.acc_rd, neuron.acc_wr
+        if P == 2:
+            # the neuron engine's accumulator j: half j % 2 of word j // 2 (the engine holds
+            # its read address while it uses the data)
+            neuron_acc_rd = read_port(n // P, P * acc.size).signature.create()
+            neuron_acc_wr = write_port(n // P, P * acc.size, P).signature.create()
+            odd = neuron.acc_rd.addr[0]
+            m.d.comb += [
+                neuron_acc_rd.addr.eq(neuron.acc_rd.addr[1:]),
+                neuron_acc_rd.en.eq(neuron.acc_rd.en),
+                neuron.acc_rd.data.eq(
+                    Mux(odd, neuron_acc_rd.data[acc.size :], neuron_acc_rd.data[: acc.size])
+                ),
+                neuron_acc_wr.addr.eq(neuron.acc_wr.addr[1:]),
+                neuron_acc_wr.data.eq(Cat(neuron.acc_wr.data, neuron.acc_wr.data)),
+                neuron_acc_wr.en.eq(Mux(neuron.acc_wr.addr[0], 0b10, 0b01) & neuron.acc_wr.en.replicate(2)),
+            ]
+        users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron_acc_rd)]
+        users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron_acc_wr)]
         users["spikes"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.spikes_rd)]
         users["spikes"]["wr"] = [(None, neuron.spike_wr)]
         users["inputs"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.inputs_rd)]
         users["inputs"]["wr"] = [(None, ctrl.inputs_wr)]
         for name in ("ff", "rec"):
-            users[name]["rd"] = [(stepping[Phase.SYNAPSE], getattr(synapse, f"{name}_rd"))]
+            if P == 1:
+                users[name]["rd"] = [(stepping[Phase.SYNAPSE], getattr(synapse, f"{name}_rd"))]
         if learn:
             users["spikes"]["rd"].append((stepping[Phase.LEARN], learn.spikes_rd))
             users["inputs"]["rd"].append((stepping[Phase.LEARN], learn.inputs_rd))
@@ -298,8 +321,15 @@ class Core(wiring.Component):
             if name in ("ff", "rec"):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
                 # two checkerboard banks when max_neurons (the row length) is a power of two
-                mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width, stride=n)
+                mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width, stride=n, pair=P == 2)
                 wr, rd = mem.wr, mem.rd
+                if P == 2:  # propagation: the synapse engine's pair reads
+                    pair = getattr(synapse, f"{name}_rd")
+                    m.d.comb += [
+                        mem.rdp.addr.eq(pair.addr),
+                        mem.rdp.en.eq(pair.en & stepping[Phase.SYNAPSE]),
+                        pair.data.eq(mem.rdp.data),
+                    ]
             else:
                 # block RAM without read-during-write logic: nobody reads the exclusive ones in a
                 # cycle that writes them; the others are read while other words are written

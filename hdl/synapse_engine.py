@@ -8,6 +8,11 @@ the next target's accumulator: two updates of one accumulator are at least three
 apart (a row's targets are distinct, and two rows are separated by a fetch), so no read
 meets the write of its own word (the core's accumulator memory needs no bypass).
 Cost: ``(n_neurons + 2)`` cycles per spiking source, plus 4 per step (start to done).
+
+Two lanes (``CoreSpec.lanes == 2``): the weights of columns ``2c`` and ``2c + 1`` come in
+one read (the two banks of :class:`hdl.weight_memory.WeightMemory`, ``pair``), and the
+accumulators are stored two neurons a word (even neuron in the low half, a write enable
+per half), so a cycle adds two weights: ``(ceil(n_neurons / 2) + 2)`` cycles per source.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class SynapseEngine(wiring.Component):
         self.spec = spec
         n, k = spec.max_neurons, spec.max_inputs
         self.acc = acc_layout(spec)
+        P = self.lanes = spec.lanes
         super().__init__(
             {
                 "start": In(1),
@@ -43,10 +49,10 @@ class SynapseEngine(wiring.Component):
                 "input_bank": In(1),
                 "spikes_rd": read_port(n, addr_width(n)),
                 "inputs_rd": read_port(2 * k, addr_width(k)),
-                "ff_rd": read_port(k * n, spec.weight_bits),
-                "rec_rd": read_port(n * n, spec.weight_bits),
-                "acc_rd": read_port(n, self.acc.size),
-                "acc_wr": write_port(n, self.acc.size),
+                "ff_rd": read_port(k * n // P, P * spec.weight_bits),
+                "rec_rd": read_port(n * n // P, P * spec.weight_bits),
+                "acc_rd": read_port(n // P, P * self.acc.size),
+                "acc_wr": write_port(n // P, P * self.acc.size, P),
             }
         )
 
@@ -54,11 +60,16 @@ class SynapseEngine(wiring.Component):
         spec = self.spec
         n_max, k_max = spec.max_neurons, spec.max_inputs
         m = Module()
+        P, W = self.lanes, spec.weight_bits
         from_inputs = Signal()  # walking FF rows (input spikes) rather than REC rows
         s = Signal(range(max(n_max, k_max) + 1))  # position in the spike list
-        j = Signal(range(n_max + 1))  # column in the row
+        j = Signal(range(n_max + 1))  # column in the row (two lanes: column pair)
         base = Signal(range(max(n_max, k_max) * n_max + 1))  # flat address of the row's column 0
         count = Mux(from_inputs, self.input_count, self.spike_count)
+        # the row's length in reads, and (two lanes) the pairs whose odd column is in use
+        length, full = self.n_neurons, None
+        if P == 2:
+            length, full = (self.n_neurons + 1) >> 1, self.n_neurons >> 1
         m.d.comb += [
             self.spikes_rd.addr.eq(s),
             self.inputs_rd.addr.eq(Mux(self.input_bank, k_max, 0) + s),
@@ -67,22 +78,28 @@ class SynapseEngine(wiring.Component):
             self.acc_rd.addr.eq(j),
         ]
 
-        # stage 2: the weight (read last cycle) joins the target's accumulator
+        # stage 2: the weights (read last cycle) join their targets' accumulators
         valid = Signal()
         col = Signal.like(j)
         weight_ff = Signal()
+        odd_on = Signal()  # two lanes: the pair's odd column is a neuron in use
         m.d.sync += valid.eq(0)
-        w = Signal(signed(spec.weight_bits))
-        m.d.comb += w.eq(Mux(weight_ff, self.ff_rd.data, self.rec_rd.data))
-        acc = self.acc(self.acc_rd.data)
-        new = self.acc(self.acc_wr.data)
-        m.d.comb += [
-            self.acc_wr.addr.eq(col),
-            # signs from the sign bit and a zero test (no compare's carry chain)
-            new.e.eq(acc.e + Mux(~w[-1] & (w != 0), w, 0)),
-            new.i.eq(acc.i + Mux(w[-1], w, 0)),
-            self.acc_wr.en.eq(valid & (w != 0)),
-        ]
+        words = Signal(P * W)
+        m.d.comb += words.eq(Mux(weight_ff, self.ff_rd.data, self.rec_rd.data))
+        m.d.comb += self.acc_wr.addr.eq(col)
+        A = self.acc.size
+        for lane in range(P):
+            w = Signal(signed(W), name=f"w{lane}")
+            m.d.comb += w.eq(words[lane * W : (lane + 1) * W])
+            acc = self.acc(self.acc_rd.data[lane * A : (lane + 1) * A])
+            new = self.acc(self.acc_wr.data[lane * A : (lane + 1) * A])
+            on = valid & (w != 0) if lane == 0 else valid & odd_on & (w != 0)
+            m.d.comb += [
+                # signs from the sign bit and a zero test (no compare's carry chain)
+                new.e.eq(acc.e + Mux(~w[-1] & (w != 0), w, 0)),
+                new.i.eq(acc.i + Mux(w[-1], w, 0)),
+                self.acc_wr.en[lane].eq(on),
+            ]
 
         m.d.sync += self.done.eq(0)
         with m.FSM():
@@ -102,7 +119,7 @@ class SynapseEngine(wiring.Component):
                     m.next = "ROW"
             with m.State("ROW"):
                 row = Mux(from_inputs, self.inputs_rd.data, self.spikes_rd.data)
-                m.d.sync += [base.eq(row * n_max), j.eq(0)]
+                m.d.sync += [base.eq(row * (n_max // P)), j.eq(0)]
                 with m.If(self.n_neurons == 0):
                     m.d.sync += s.eq(s + 1)
                     m.next = "FETCH"
@@ -110,7 +127,9 @@ class SynapseEngine(wiring.Component):
                     m.next = "WALK"
             with m.State("WALK"):
                 m.d.sync += [valid.eq(1), col.eq(j), weight_ff.eq(from_inputs), j.eq(j + 1)]
-                with m.If(j + 1 == self.n_neurons):
+                if P == 2:
+                    m.d.sync += odd_on.eq(j < full)
+                with m.If(j + 1 == length):
                     m.d.sync += s.eq(s + 1)
                     m.next = "FETCH"
             with m.State("DRAIN"):

@@ -33,11 +33,13 @@ def step_cycles(
     ``ltp_*_cols``: spiking neurons whose column is plastic (walked for potentiation);
     ``banked``: the weights are two checkerboard banks (``hdl.weight_memory.banked(max_neurons)``,
     a power-of-two ``max_neurons``): a walk takes one cycle per synapse, else two;
-    ``lanes`` (``CoreSpec.lanes``): 2 runs an FF and a REC learning engine side by side.
+    ``lanes`` (``CoreSpec.lanes``): 2 propagates two weights a cycle and runs an FF and a
+    REC learning engine side by side.
     """
     n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
     cycles = STEP_OVERHEAD + 6 * n  # neuron engine: 6 cycles per neuron
-    cycles += (s + i) * (n + 2)  # synapse engine: one weight per cycle, 2 per row to fetch it
+    # synapse engine: one weight per cycle (two lanes: two), 2 per row to fetch it
+    cycles += (s + i) * (-(-n // lanes) + 2)
     cycles += 2 * s  # output: one SPIKE response per 2 cycles
     if stdp:
         cycles += learn_cycles(

@@ -19,6 +19,11 @@ the next cycle is unspecified). Users must never use such a read.
   through the mask ``0b0011``/``0b1100``, the read byte chosen by the registered address
   bit; wider weights one per word; a bank of more than 16k words takes several SPRAMs,
   selected by the word address MSBs on ``CHIPSELECT`` with a registered output mux.
+- ``pair=True`` (two banks only) adds a read port ``rdp`` for propagation: the two weights
+  ``(r, 2c)`` and ``(r, 2c + 1)``, which sit at the same place in the two banks, at pair
+  address ``(r * stride + 2c) / 2``, read in one cycle (``data``: the even column's weight
+  in the low half). While ``rdp.en`` is high it owns both banks: nobody may read or write
+  through ``rd``/``wr`` then.
 - Elsewhere (simulation, ECP5, Verilog export) one :class:`hdl.block_memory.BlockMemory`
   per bank with the same behaviour: its read port is disabled in a cycle that writes it
   (the read is lost; the read data keeps its last value), so the simulators run what the
@@ -27,7 +32,7 @@ the next cycle is unspecified). Users must never use such a read.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, ClockSignal, Instance, Module, Mux, Signal, unsigned
+from amaranth.hdl import Array, Cat, ClockSignal, Const, Instance, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import Out
@@ -67,19 +72,34 @@ class WeightMemory(wiring.Component):
     the row length, a power of two for two banks (see the module's docstring).
     """
 
-    def __init__(self, depth: int, width: int, stride: int | None = None):
+    def __init__(self, depth: int, width: int, stride: int | None = None, *, pair: bool = False):
         if width > SPRAM_BITS:
             raise ValueError(f"WeightMemory words are at most {SPRAM_BITS} bits, got {width}")
         self.depth, self.width = depth, width
         self.banks = 2 if banked(stride) else 1
+        if pair and self.banks != 2:
+            raise ValueError("pair reads need two banks (a power-of-two row stride)")
+        self.pair = pair
         self.row_bit = (stride.bit_length() - 1) if self.banks == 2 else None
         aw = addr_width(depth)
-        super().__init__(
-            {
-                "rd": Out(ReadPort.Signature(addr_width=aw, shape=unsigned(width))),
-                "wr": Out(WritePort.Signature(addr_width=aw, shape=unsigned(width))),
-            }
-        )
+        members = {
+            "rd": Out(ReadPort.Signature(addr_width=aw, shape=unsigned(width))),
+            "wr": Out(WritePort.Signature(addr_width=aw, shape=unsigned(width))),
+        }
+        if pair:
+            members["rdp"] = Out(ReadPort.Signature(addr_width=aw - 1, shape=unsigned(2 * width)))
+        super().__init__(members)
+
+    def _pair_data(self, m, bank_outs):
+        """``rdp.data`` from the banks' read data (width bits each): the even column's weight
+        is in the bank of the row's parity, registered with the read."""
+        if not self.pair:
+            return
+        parity_q = Signal()
+        with m.If(self.rdp.en):
+            m.d.sync += parity_q.eq(self.rdp.addr[self.row_bit - 1])
+        lo, hi = bank_outs
+        m.d.comb += self.rdp.data.eq(Cat(Mux(parity_q, hi, lo), Mux(parity_q, lo, hi)))
 
     def bank_of(self, addr):
         """The bank of address ``addr`` (a value): row parity xor column parity."""
@@ -99,14 +119,20 @@ class WeightMemory(wiring.Component):
         for b in range(self.banks):
             mem = m.submodules[f"bank{b}"] = BlockMemory(depth, self.width, exclusive=True)
             inner = (lambda a: a[1:]) if self.banks == 2 else (lambda a: a)
+            if self.pair:  # a pair read: both banks at the pair address
+                m.d.comb += [
+                    mem.rd.addr.eq(Mux(self.rdp.en, self.rdp.addr, inner(self.rd.addr))),
+                    mem.rd.en.eq(self.rdp.en | (self.rd.en & (rbank == b))),
+                ]
+            else:
+                m.d.comb += [mem.rd.addr.eq(inner(self.rd.addr)), mem.rd.en.eq(self.rd.en & (rbank == b))]
             m.d.comb += [
-                mem.rd.addr.eq(inner(self.rd.addr)),
-                mem.rd.en.eq(self.rd.en & (rbank == b)),
                 mem.wr.addr.eq(inner(self.wr.addr)),
                 mem.wr.data.eq(self.wr.data),
                 mem.wr.en.eq(self.wr.en & (wbank == b)),
             ]
             outs.append(mem.rd.data)
+        self._pair_data(m, outs)
         if self.banks == 1:
             m.d.comb += self.rd.data.eq(outs[0])
         else:
@@ -130,6 +156,10 @@ class WeightMemory(wiring.Component):
         packed = width <= 8
         rword, rbyte = self._place(self.rd.addr)
         wword, wbyte = self._place(self.wr.addr)
+        if self.pair:  # the pair address is the even column's address without its bit 0
+            pword, pbyte = self._place(Cat(Const(0, 1), self.rdp.addr))
+            rword = Mux(self.rdp.en, pword, rword)
+            rbyte = Mux(self.rdp.en, pbyte, rbyte)
         per_bank = spram_count(self.depth, width, 2 if self.banks == 2 else None) // self.banks
         datain, mask = Signal(SPRAM_BITS), Signal(4)
         if packed:
@@ -140,6 +170,8 @@ class WeightMemory(wiring.Component):
         for b in range(self.banks):
             writes = self.wr.en & (wbank == b)
             reads = self.rd.en & (rbank == b)
+            if self.pair:
+                reads = reads | self.rdp.en
             word = Signal(len(wword), name=f"bank{b}_word")
             m.d.comb += word.eq(Mux(writes, wword, rword))
             sub = word[14:] if per_bank > 1 else Signal()
@@ -168,7 +200,21 @@ class WeightMemory(wiring.Component):
             m.d.sync += [which.eq(rbank * per_bank + rsub), byte_q.eq(rbyte)]
         out = Signal(SPRAM_BITS)
         m.d.comb += out.eq(Array(outs)[which] if len(outs) > 1 else outs[0])
-        if packed:
-            m.d.comb += self.rd.data.eq(Mux(byte_q, out[8:16], out[0:8])[:width])
-        else:
-            m.d.comb += self.rd.data.eq(out[:width])
+
+        def pick(word):
+            return Mux(byte_q, word[8:16], word[0:8])[:width] if packed else word[:width]
+
+        m.d.comb += self.rd.data.eq(pick(out))
+        if self.pair:  # the word of each bank (its SPRAM by the registered address bits)
+            sub_q = Signal(range(per_bank))
+            with m.If(self.rdp.en):
+                m.d.sync += [sub_q.eq(rsub), byte_q.eq(rbyte)]
+            banks_out = [
+                pick(
+                    Array(outs[b * per_bank : (b + 1) * per_bank])[sub_q]
+                    if per_bank > 1
+                    else outs[b * per_bank]
+                )
+                for b in range(2)
+            ]
+            self._pair_data(m, banks_out)

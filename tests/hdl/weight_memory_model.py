@@ -15,12 +15,13 @@ def bank(addr: int, stride: int | None) -> int:
     return (addr ^ (addr >> (stride.bit_length() - 1))) & 1
 
 
-def sequence(depth: int, width: int, cycles: int, seed: int, stride: int | None = None):
+def sequence(depth: int, width: int, cycles: int, seed: int, stride: int | None = None, pair: bool = False):
     """``(op, addr, data, raddr)`` per cycle: ``op`` is ``"w"`` (write ``addr``, ``rd.en`` low),
     ``"r"`` (read ``raddr``), ``"x"`` (write ``addr`` and read ``raddr`` in the other bank, two
     banks only), ``"c"`` (write ``addr`` and read ``raddr`` in the same bank: the read is lost)
-    or ``"-"`` (neither). Reads go to written addresses only (SPRAM starts undefined);
-    addresses are all over the range, often the other weight of a word just written."""
+    or ``"-"`` (neither); with ``pair``, also ``"p"`` (a pair read of ``raddr``: the weights
+    ``2 raddr`` and ``2 raddr + 1``). Reads go to written addresses only (SPRAM starts
+    undefined); addresses are all over the range, often the other weight of a word just written."""
     rng = random.Random(seed)
     written: list[int] = []
     ops = []
@@ -46,6 +47,9 @@ def sequence(depth: int, width: int, cycles: int, seed: int, stride: int | None 
             ops.append((op, addr, rng.randrange(1 << width), raddr))
             written.append(addr)
             last = addr
+        elif pair and roll < 0.6 and any(a ^ 1 in written for a in written[-20:]):
+            addr = rng.choice([a for a in written[-20:] if a ^ 1 in written])
+            ops.append(("p", addr, 0, addr >> 1))
         elif roll < 0.9:
             addr = rng.choice(written)
             ops.append(("r", addr, rng.randrange(1 << width), addr))
@@ -55,12 +59,17 @@ def sequence(depth: int, width: int, cycles: int, seed: int, stride: int | None 
     return ops
 
 
-def expected(ops) -> list[int | None]:
-    """Read data after each cycle (``None``: unspecified: a read lost to a write)."""
+def expected(ops, width: int = 8) -> list[int | None]:
+    """Read data after each cycle (``None``: unspecified: a read lost to a write); after a
+    pair read (``"p"``), the pair port's data (two ``width``-bit weights)."""
     mem: dict[int, int] = {}
     out: list[int | None] = []
     data = None
     for op, addr, value, raddr in ops:
+        if op == "p":
+            out.append(mem[2 * raddr] | mem[2 * raddr + 1] << width)
+            data = None  # the single read port's data is unspecified after it
+            continue
         if op == "r":
             data = mem[raddr]
         elif op == "x":
