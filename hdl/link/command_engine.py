@@ -35,25 +35,23 @@ from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for, ceil_log2
 
-from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size, word_bits
 from firmware_host.protocol import (
     ADDRESS,
     REQUESTS,
-    SPIKES_IN,
     Opcode,
     SpikeFlag,
     Status,
 )
 from hdl.block_memory import BlockMemory
-from hdl.commands import Op, Resp, command_layout, index_bits, response_layout
-from hdl.compare import at_least, below
+from hdl.commands import Op, Resp, command_layout, response_layout
+from hdl.compare import below
 from snn.core_spec import CoreSpec
 
 from .frame_encoder import BODY
 from .params import LinkParams, identity
 from .reply_encoder import ReplyEncoder, ReplyKind
 from .request_decoder import RequestDecoder, request_layout
-from .wire_words import word_format
+from .word_walker import Walk, WordWalker
 
 # reply kinds: which fixed fields follow the header, and which tail
 K_PLAIN, K_IDENT, K_STATUS, K_STEP, K_READ, K_RESEND, K_OUT = ReplyKind
@@ -96,9 +94,7 @@ class CommandEngine(wiring.Component):
         spec, params = self.spec, self.params
         k, n, depth = spec.max_inputs, spec.max_neurons, params.input_depth
         k2 = 1 << ceil_log2(max(k, 2))  # the input bitmap holds k2 bits per timestep
-        kbits = ceil_log2(k2)  # k2 >= 2
         sbits = ceil_log2(depth)  # depth >= 2
-        ib = index_bits(spec)
         max_payload = self.identity.max_payload
         m = Module()
 
@@ -122,7 +118,6 @@ class CommandEngine(wiring.Component):
         byte = self.buffer.data
         hdr = Signal(8 * ADDRESS.size)  # the first bytes of the payload
         length = desc.length
-        region, index, count = hdr[0:8], hdr[8:40], hdr[40:56]  # ADDRESS
         steps = hdr[0:32]  # STEP
         spk_t, spk_count = hdr[0:32], hdr[32:48]  # SPIKES_IN
         resend = hdr[0:16]  # SPIKES_RESEND
@@ -146,28 +141,34 @@ class CommandEngine(wiring.Component):
         have_record = Signal()
         rec_t, rec_flags, rec_count = Signal(32), Signal(8), Signal(range(n + 1))
 
-        # -- word loop (WRITE and READ words, SPIKES_IN indices) -----------------------------------
-        # a request's words fit in one region (checked first), SPIKES_IN's indices in a payload
-        max_words = max(max(region_size(spec, r) for r in Region), max_payload // 2)
-        max_bytes = max(
-            sum((word_bits(spec, r, i).bits + 7) // 8 for i in range(region_size(spec, r))) for r in Region
-        )
-        wb = bits_for(max_words)
-        widx = Signal(wb)  # word number
-        bidx = Signal(2)  # byte in the word
-        value = Signal(32)  # the word (gathered byte by byte, or read from the core)
-        # wire bytes of the words, plus a READ reply's or a WRITE request's other bytes:
-        # compared with the length as it is, sent as the READ reply's length
-        total = Signal(range(max_bytes + ADDRESS.size + 3))
-        mode = Signal(2)
-        W_CHECK, W_COMMIT, S_CHECK, S_SET = range(4)
-        bad_value, bad_status = Signal(), Signal(8)  # width errors; the first CONTROL error
-        cur = Signal(ib)  # index + widx (an address inside the region, when in range)
-        m.d.comb += cur.eq(index[:ib] + widx)
-        nbytes, check, signed = word_format(m, spec, region, cur[:4])
-        # the word's last byte, the request's last word (a READ walks in mode W_CHECK)
-        last_byte = bidx == Mux(mode >= S_CHECK, 1, nbytes - 1)
-        last_word = widx + 1 == Mux(mode >= S_CHECK, spk_count[:wb], count[:wb])
+        # -- words: WRITE, READ, CLEAR_CONFIG, SPIKES_IN's indices --------------------------------
+        m.submodules.words = walker = WordWalker(spec, length_bits=self.length_bits, max_payload=max_payload)
+        m.d.comb += [
+            walker.args.eq(hdr),
+            walker.length.eq(length),
+            walker.read.eq(desc.opcode[0]),  # READ, or WRITE (the only other walk that reads it)
+            walker.payload.valid.eq(1),
+            walker.payload.payload.eq(byte),
+            walker.cmd.ready.eq(self.cmd.ready),
+            walker.resp.valid.eq(self.resp.valid),
+            walker.resp.payload.eq(self.resp.payload),
+            walker.tx.ready.eq(self.tx.ready),
+        ]
+        # the walker's payload bytes, commands, answers and READ bytes: the FSM's states
+        # that drive these themselves never meet a walk
+        with m.If(walker.payload.ready):
+            m.d.comb += off_next.eq(off + 1)
+        with m.If(walker.seek):
+            m.d.comb += off_next.eq(walker.seek_to)
+        m.d.comb += [
+            self.cmd.valid.eq(walker.cmd.valid),
+            self.cmd.payload.eq(walker.cmd.payload),
+            self.resp.ready.eq(walker.resp.ready),
+        ]
+
+        def walk(kind, then="WALK"):
+            m.d.comb += [walker.start.valid.eq(1), walker.start.payload.walk.eq(kind)]
+            m.next = then
 
         # -- reply: the reply encoder sends it from these registers --------------------------
         m.submodules.replies = enc = ReplyEncoder(
@@ -177,7 +178,7 @@ class CommandEngine(wiring.Component):
             enc.seq.eq(desc.seq),
             enc.opcode.eq(desc.opcode),
             enc.args.eq(hdr),
-            enc.read_length.eq(total),
+            enc.read_length.eq(walker.total),
             enc.running.eq(running),
             enc.now.eq(now),
             enc.records.eq(records),
@@ -192,20 +193,11 @@ class CommandEngine(wiring.Component):
         ]
         # the encoder's bytes go out, but while a READ's words do (READ_EMIT drives tx)
         wiring.connect(m, enc.body, wiring.flipped(self.tx))
+        with m.If(walker.tx.valid):
+            m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(walker.tx.payload)]
 
         # replies start from many places: each sets these, one update below applies them
         do_release = Signal()
-        # the word loop starts from several places: one update
-        start_words, start_mode = Signal(), Signal(2)
-        with m.If(start_words):
-            m.d.sync += [widx.eq(0), bidx.eq(0), mode.eq(start_mode)]
-            m.d.comb += off_next.eq(Mux(start_mode >= S_CHECK, SPIKES_IN.size, ADDRESS.size))
-
-        def words(mode_):
-            """Walk the request's words (after its fixed fields) in ``mode_``."""
-            m.d.comb += [start_words.eq(1), start_mode.eq(mode_)]
-            m.next = "WORDS"
-
         mark_once = Signal()  # a run-state command: its seq is the last one
         with m.If(mark_once):
             m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
@@ -251,6 +243,8 @@ class CommandEngine(wiring.Component):
         slot_bit = Signal(rec_bits + depth)  # the write mask of the slot's bits
         m.d.comb += slot_bit.eq(Cat(Const(0, rec_bits), (Const(1, depth) << slot)[:depth]))
         feed_bit = rb_rd.data[rec_bits:].bit_select(slot, 1)
+        with m.If(walker.index.valid):  # SPIKES_IN: set the source's bit of the slot
+            m.d.comb += [rb_wr.addr.eq(walker.index.payload), rb_wr.data.eq(-1), rb_wr.en.eq(slot_bit)]
 
         def feed(then):
             m.d.sync += [cont.eq(then), slot.eq(now[:sbits] + fed)]
@@ -259,30 +253,6 @@ class CommandEngine(wiring.Component):
         # clearing the input bitmap (one slot, or all), then continuing
         # (bit_i walks the words: feeding and clearing never overlap)
         clr_all = Signal()
-
-        # CLEAR_CONFIG walk
-        cfg_max = max(region_size(spec, r) for r in CONFIG_REGIONS)
-        cfg_r = Signal(range(len(CONFIG_REGIONS) + 1))
-        # the index is widx (cur, with the empty request's hdr all zeros)
-        cfg_region, cfg_last = Signal(4), Signal(range(cfg_max + 1))
-        with m.Switch(cfg_r):
-            for i, r in enumerate(CONFIG_REGIONS):
-                size = region_size(spec, r) - (1 if r is Region.CONTROL else 0)  # keep STEP_COUNT
-                with m.Case(i):
-                    m.d.comb += [cfg_region.eq(r), cfg_last.eq(size - 1)]
-
-        # CONTROL limits (DeviceModel._check_control)
-        lim_max = max(spec.max_weight_shift, spec.max_inputs, spec.max_neurons)
-        lbits = bits_for(lim_max)
-        limit = Signal(lbits)
-        with m.Switch(cur[:2]):
-            with m.Case(Control.WEIGHT_SHIFT):
-                m.d.comb += limit.eq(spec.max_weight_shift)
-            with m.Case(Control.N_INPUTS):
-                m.d.comb += limit.eq(spec.max_inputs)
-            with m.Case(Control.N_NEURONS):
-                m.d.comb += limit.eq(spec.max_neurons)
-        over_limit = (value[lbits:] != 0) | (value[:lbits] > limit)
 
         opcode = desc.opcode
 
@@ -323,16 +293,10 @@ class CommandEngine(wiring.Component):
                     reply(Status.OK, K_IDENT)
                 with case(Opcode.STATUS):
                     reply(Status.OK, K_STATUS)
-                with case(Opcode.WRITE, Opcode.READ):
-                    m.d.sync += [
-                        widx.eq(0),
-                        mode.eq(W_CHECK),
-                        # READ and WRITE differ in bit 0 of the opcode
-                        total.eq(Mux(opcode[0], ADDRESS.size + 2, ADDRESS.size)),
-                        bad_value.eq(0),
-                        bad_status.eq(Status.OK),
-                    ]
-                    m.next = "MEASURE"
+                with case(Opcode.WRITE):
+                    walk(Walk.WRITE)
+                with case(Opcode.READ):
+                    walk(Walk.READ)
                 with case(Opcode.HALT):
                     m.next = "HALT"
                 with case(Opcode.RUN):
@@ -351,15 +315,9 @@ class CommandEngine(wiring.Component):
                 with case(Opcode.RESET_STATE):
                     m.next = "RESET"
                 with case(Opcode.CLEAR_CONFIG):
-                    m.d.sync += [cfg_r.eq(0), widx.eq(0)]
-                    m.next = "CLEAR_CONFIG"
+                    walk(Walk.CLEAR)
                 with case(Opcode.SPIKES_IN):
-                    m.d.sync += bad_value.eq(0)
-                    with m.If(spk_count == 0):
-                        m.d.sync += mode.eq(S_CHECK)
-                        m.next = "CHECKED"
-                    with m.Else():
-                        words(S_CHECK)
+                    walk(Walk.INDICES_CHECK, "INDICES_CHECKED")
                 with case(Opcode.SPIKES_RESEND):
                     with m.If(~have_record | (resend != rec_counter)):
                         reply(Status.SPIKES_GONE)
@@ -404,85 +362,19 @@ class CommandEngine(wiring.Component):
                 with m.Else():  # a DUPLICATE carries the reply's fields as they are now
                     reply(checks.status, Mux(checks.status == Status.DUPLICATE, checks.kind, K_PLAIN))
 
-            # -- WRITE, READ: measure, check, commit the words ------------------------------
-            with m.State("MEASURE"):
-                with m.If(widx == count[:wb]):
-                    with m.If(opcode == Opcode.READ):
-                        with m.If(at_least(total, max_payload + 1)):
-                            reply(Status.BAD_LENGTH)
-                        with m.Else():
-                            m.d.sync += widx.eq(0)
-                            reply(Status.OK, K_READ)
-                    with m.Elif(total != length):
-                        reply(Status.BAD_LENGTH)
-                    with m.Elif(count == 0):
-                        reply(Status.OK)
-                    with m.Else():
-                        words(W_CHECK)
-                with m.Else():
-                    m.d.sync += [total.eq(total + nbytes), widx.eq(widx + 1)]
-
-            with m.State("WORDS"):  # gather one word's bytes, little-endian
-                m.d.comb += off_next.eq(off + 1)
-                with m.If(bidx == 0):
-                    m.d.sync += value.eq(byte)
-                with m.Else():
-                    m.d.sync += value.word_select(bidx, 8).eq(byte)
-                with m.If(last_byte):
-                    m.d.sync += bidx.eq(0)
-                    m.next = "WORD_DONE"
-                with m.Else():
-                    m.d.sync += bidx.eq(bidx + 1)
-
-            with m.State("WORD_DONE"):
-                last = last_word
-                m.d.sync += widx.eq(widx + 1)
-                m.next = "WORDS"
-                with m.Switch(mode):
-                    with m.Case(W_CHECK):
-                        masked = value & check
-                        with m.If((masked != 0) & ~(signed & (masked == check))):
-                            m.d.sync += bad_value.eq(1)
-                        is_control = region == Region.CONTROL
-                        with m.If(is_control & (bad_status == Status.OK)):
-                            with m.If(cur[:2] == Control.STEP_COUNT):
-                                m.d.sync += bad_status.eq(Status.READ_ONLY)
-                            with m.Elif(over_limit):
-                                m.d.sync += bad_status.eq(Status.BAD_VALUE)
-                        with m.If(last):
-                            m.next = "CHECKED"
-                    with m.Case(W_COMMIT):
-                        command(Op.WRITE, region, cur, value)
-                        with m.If(~self.cmd.ready):
-                            m.d.sync += widx.eq(widx)
-                            m.next = "WORD_DONE"
-                        with m.Elif(last):
-                            reply(Status.OK)
-                    with m.Case(S_CHECK):
-                        with m.If(at_least(value[:16], k) | (value[16:] != 0)):
-                            m.d.sync += bad_value.eq(1)
-                        with m.If(last):
-                            m.next = "CHECKED"
-                    with m.Case(S_SET):
-                        m.d.comb += [
-                            rb_wr.addr.eq(value[:kbits]),
-                            rb_wr.data.eq(-1),
-                            rb_wr.en.eq(slot_bit),
-                        ]
-                        with m.If(last):
-                            reply(Status.OK)
-
-            with m.State("CHECKED"):
-                with m.If(mode == W_CHECK):
-                    with m.If(bad_value):
-                        reply(Status.BAD_VALUE)
-                    with m.Elif(bad_status != Status.OK):
-                        reply(bad_status)
-                    with m.Else():
-                        words(W_COMMIT)
-                with m.Else():  # SPIKES_IN
-                    with m.If(bad_value):
-                        reply(Status.ADDRESS_OUT_OF_RANGE)
+            # -- WRITE, READ, CLEAR_CONFIG, SPIKES_IN: the word walker --------------------------
+            with m.State("WALK"):  # then the reply (a READ's: its head, then READ_WORDS)
+                with m.If(walker.done):
+                    is_read = (opcode == Opcode.READ) & (walker.status == Status.OK)
+                    m.d.comb += mark_once.eq(checks.once)  # CLEAR_CONFIG
+                    reply(walker.status, Mux(is_read, K_READ, K_PLAIN))
+            with m.State("READ_WORDS"):  # the walker sends a READ's words
+                with m.If(walker.done):
+                    m.next = "SENT"
+            with m.State("INDICES_CHECKED"):
+                with m.If(walker.done):
+                    with m.If(walker.status != Status.OK):
+                        reply(walker.status)
                     with m.Elif(late):
                         m.d.sync += [
                             flags.eq(flags | SpikeFlag.INPUT_LATE),
@@ -508,41 +400,16 @@ class CommandEngine(wiring.Component):
                         with m.If(spk_count == 0):
                             reply(Status.OK)
                         with m.Else():
-                            words(S_SET)
+                            walk(Walk.INDICES_SET)
                     with m.Else():  # RESET_STATE
                         reply(Status.OK)
-
-            # -- READ words from the core -------------------------------------------------------
-            with m.State("READ_CMD"):
-                command(Op.READ, region, cur)
-                with m.If(self.cmd.ready):
-                    m.next = "READ_WAIT"
-            with m.State("READ_WAIT"):
-                m.d.comb += self.resp.ready.eq(1)
-                with m.If(self.resp.valid):
-                    m.d.sync += [value.eq(self.resp.payload.data), bidx.eq(0)]
-                    m.next = "READ_EMIT"
-            with m.State("READ_EMIT"):
-                final = last_word & last_byte
-                m.d.comb += [
-                    self.tx.valid.eq(1),
-                    self.tx.payload.data.eq(value.word_select(bidx, 8)),
-                    self.tx.payload.last.eq(final),
-                ]
-                with m.If(self.tx.ready):
-                    m.d.sync += bidx.eq(bidx + 1)
-                    with m.If(last_byte):
-                        m.d.sync += widx.eq(widx + 1)
-                        m.next = "READ_CMD"
-                        with m.If(final):
-                            m.next = "SENT"
 
             # -- sending: header and fixed fields, then the tail ----------------------------------
             with m.State("EMIT"):  # the reply encoder sends it
                 with m.If(enc.done):
                     m.next = "SENT"
                 with m.Elif(enc.words):
-                    m.next = "READ_CMD"
+                    walk(Walk.READ_WORDS, "READ_WORDS")
             with m.State("SENT"):
                 with m.If(enc.kind == K_OUT):
                     m.next = "STEP_NEXT"
@@ -632,15 +499,6 @@ class CommandEngine(wiring.Component):
                     ]
                     m.d.comb += [bit_i_next.eq(0), mark_once.eq(1)]
                     m.next = "CLEAR_BITS"
-            with m.State("CLEAR_CONFIG"):
-                command(Op.WRITE, cfg_region, cur, 0)
-                with m.If(self.cmd.ready):
-                    m.d.sync += widx.eq(widx + 1)
-                    with m.If(widx == cfg_last):
-                        m.d.sync += [widx.eq(0), cfg_r.eq(cfg_r + 1)]
-                        with m.If(cfg_r == len(CONFIG_REGIONS) - 1):
-                            m.d.comb += mark_once.eq(1)
-                            reply(Status.OK)
         missing = set(REQUESTS) - executed
         if missing:
             raise NotImplementedError(f"the command engine executes no {sorted(op.name for op in missing)}")
