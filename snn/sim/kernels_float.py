@@ -96,24 +96,29 @@ def update_block(lo, hi, s, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, sl
 
 
 @njit(cache=True)
-def _update_serial(blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
-    for b in range(blocks.shape[0]):
-        counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref,
-                                 acc_e, acc_i, slot_base, flag)  # fmt: skip
+def update_blocks(b_lo, b_hi, par, st, slot_base):
+    """:func:`update_block` of blocks ``b_lo:b_hi`` (:class:`Params` ``par``, :class:`State`
+    ``st``); each block's spike count into ``st.counts``."""
+    blocks, seg_par, seg_ref = par
+    # members into locals first: a member read in the loop would count references per block
+    v, i_e, i_i, ref, acc_e, acc_i, _, flag, _, counts, _ = st
+    for b in range(b_lo, b_hi):
+        counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref, acc_e,
+                                 acc_i, slot_base, flag)  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
-def _update_parallel(blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag):
-    """The loop of ``_update_serial`` over threads (a separate function: see kernels_common)."""
-    for b in prange(blocks.shape[0]):
-        counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref,
-                                 acc_e, acc_i, slot_base, flag)  # fmt: skip
+def _update_parallel(par, st, slot_base):
+    """All blocks over threads (a function of its own: see kernels_common)."""
+    for b in prange(par.blocks.shape[0]):
+        update_blocks(b, b + 1, par, st, slot_base)
 
 
 @njit(cache=True)
-def plasticity(spikes, n_spk, n_spk_neurons, rules, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
-               post_ptr, post_pos, post_pre, post_rule):  # fmt: skip
-    """Phase 5: decay traces, depress on pre spikes, potentiate on post spikes, bump traces."""
+def plasticity(spikes, n_spk, n_spk_neurons, pl, weight, post):
+    """Phase 5 (:class:`Plasticity` ``pl``): decay traces, depress on pre spikes, potentiate on
+    post spikes, bump traces."""
+    rules, x, y, pre_ptr, pre_pos, pre_rule, post_ptr, post_pos, post_pre, post_rule = pl
     n_rules = x.shape[0]
     for r in range(n_rules):
         if int(rules[r, KIND]) == WINDOW:
@@ -166,80 +171,62 @@ def plasticity(spikes, n_spk, n_spk_neurons, rules, x, y, weight, post, pre_ptr,
 
 
 @njit(cache=True)
-def run_chunk(
-    n0, m,
-    blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, flag_words, parallel,
-    input_ptr, input_ids,
-    bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
-    rules, x, y, pre_ptr, pre_pos, pre_rule, post_ptr, post_pos, post_pre, post_rule,
-    spikes, rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
-    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
-):  # fmt: skip
+def run_chunk(n0, m, parallel, par, st, syn, inp, pl, mon):
     """Advance steps ``n0 .. n0+m-1``; stop early when the spike buffer might overflow.
 
-    ``ring == 1`` means direct delivery (``acc_e is i_e``, see the module docstring).
+    Arguments by concern (kernels_common): neuron :class:`Params` ``par``, :class:`State`
+    ``st``, :class:`Synapses` ``syn``, :class:`Inputs` ``inp``, :class:`Plasticity` ``pl``,
+    monitors :class:`Record` ``mon``; ``parallel``: threads for the update and propagation.
+    ``st.ring == 1`` means direct delivery (``acc_e is i_e``, see the module docstring).
     Returns ``(steps_done, spike_count, events)``.
     """
-    n_neurons = v.size
-    has_stdp = x.shape[0] > 0
+    n_neurons = st.v.size
+    ring, spikes = st.ring, st.spikes
+    has_stdp = pl.x.shape[0] > 0
+    n_blocks = par.blocks.shape[0]
+    blocks, counts, flag, flag_words = par.blocks, st.counts, st.flag, st.flag_words
+    count, room = mon.count, mon.out_steps.size - mon.n_rec
     events = 0
     for n in range(n0, n0 + m):
-        if count + n_rec > out_steps.size:
+        if count > room:
             return n - n0, count, events
         slot_base = (n % ring) * n_neurons if ring > 1 else -1
         if parallel:
-            _update_parallel(
-                blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag
-            )
+            _update_parallel(par, st, slot_base)
         else:
-            _update_serial(blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, acc_e, acc_i, slot_base, flag)
+            update_blocks(0, n_blocks, par, st, slot_base)
         n_spk_neurons = collect_spikes(blocks, counts, flag, flag_words, spikes)
-        sample_state(n, v, i_e, i_i, samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie,
-                     out_ii)  # fmt: skip
-        n_spk = add_inputs(n, input_ptr, input_ids, n_neurons, spikes, n_spk_neurons)
-        events += propagate(n, spikes, n_spk, bounds, post, weight, delay, uniform_delay, ring, n_neurons,
-                            acc_e, acc_i, parallel)  # fmt: skip
+        sample_state(n, st, mon)
+        n_spk = add_inputs(n, inp, n_neurons, spikes, n_spk_neurons)
+        events += propagate(n, n_spk, syn, st, parallel)
         if has_stdp:
-            plasticity(spikes, n_spk, n_spk_neurons, rules, x, y, weight, post, pre_ptr, pre_pos, pre_rule,
-                       post_ptr, post_pos, post_pre, post_rule)  # fmt: skip
-        count = record_spikes(n, n0, spikes, n_spk, n_spk_neurons, rec_mask, out_steps, out_ids, count, pop_of,
-                              pop_counts)  # fmt: skip
+            plasticity(spikes, n_spk, n_spk_neurons, pl, syn.weight, syn.post)
+        count = record_spikes(n, n0, spikes, n_spk, n_spk_neurons, mon, count)
     return m, count, events
 
 
 @njit(cache=True)
-def _lockstep_worker(
-    w, n0, m, n_workers, sync, wpart, cuts, wblock, tspk, tcnt, res,
-    blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, flag_words,
-    input_ptr, input_ids,
-    bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
-    rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
-    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
-):  # fmt: skip
+def _lockstep_worker(w, n0, m, team, par, st, syn, inp, mon):
     """Worker ``w`` of :func:`run_chunk_lockstep` (see kernels_common, "lockstep")."""
     row = w * LINE
-    if not arrive(sync, n_workers):
+    res, wblock = team.res, team.wblock
+    if not arrive(team.sync, team.n_workers):
         res[row + LS_STATUS] = LS_NOT_TOGETHER
         return
-    n_neurons = v.size
+    n_neurons = st.v.size
+    ring = st.ring
+    blocks = par.blocks
+    count, room = mon.count, mon.out_steps.size - mon.n_rec
     events = 0
     done = m
     for i in range(m):
         n = n0 + i
-        if count + n_rec > out_steps.size:
+        if count > room:
             done = i
             break
         slot_base = (n % ring) * n_neurons if ring > 1 else -1
-        for b in range(wblock[w], wblock[w + 1]):
-            counts[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], seg_par, seg_ref, v, i_e, i_i, ref,
-                                     acc_e, acc_i, slot_base, flag)  # fmt: skip
-        count, ev, stop = lockstep_after_update(
-            w, i, n, n_workers, sync, wpart, cuts, wblock, tspk, tcnt,
-            blocks, counts, flag, flag_words, v, i_e, i_i,
-            input_ptr, input_ids, bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
-            rec_mask, out_steps, out_ids, count, pop_of, pop_counts,
-            samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii, n0,
-        )  # fmt: skip
+        update_blocks(wblock[w], wblock[w + 1], par, st, slot_base)
+        count, ev, stop = lockstep_after_update(w, i, n, n0, team, blocks, st, syn, inp, mon, count)
         if count < 0:
             res[row + LS_STATUS] = LS_TIMEOUT
             return
@@ -255,25 +242,11 @@ def _lockstep_worker(
 
 
 @njit(cache=True, parallel=True)
-def run_chunk_lockstep(
-    n0, m, n_workers, sync, wpart, cuts, wblock, tspk, tcnt, res,
-    blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, flag_words,
-    input_ptr, input_ids,
-    bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
-    rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
-    samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
-):  # fmt: skip
+def run_chunk_lockstep(n0, m, team, par, st, syn, inp, mon):
     """Steps ``n0 .. n0+m-1`` of a network without plasticity in ONE parallel region:
-    ``n_workers`` threads in lockstep, one barrier per step (kernels_common, "lockstep").
-    Results per worker in ``res`` (zeros, ``n_workers * LINE``); all get ``LS_NOT_TOGETHER``
+    ``team.n_workers`` threads in lockstep, one barrier per step (kernels_common, "lockstep").
+    Results per worker in ``team.res`` (zeros, ``n_workers * LINE``); all get ``LS_NOT_TOGETHER``
     and nothing is changed when the workers do not run at the same time.
     """
-    for w in prange(n_workers):
-        _lockstep_worker(
-            w, n0, m, n_workers, sync, wpart, cuts, wblock, tspk, tcnt, res,
-            blocks, counts, seg_par, seg_ref, v, i_e, i_i, ref, flag, flag_words,
-            input_ptr, input_ids,
-            bounds, post, weight, delay, uniform_delay, ring, acc_e, acc_i,
-            rec_mask, n_rec, out_steps, out_ids, count, pop_of, pop_counts,
-            samp_idx, probe_ptr, probe_every, probe_base, probe_first, out_v, out_ie, out_ii,
-        )  # fmt: skip
+    for w in prange(team.n_workers):
+        _lockstep_worker(w, n0, m, team, par, st, syn, inp, mon)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..build import BuiltNetwork
 from ..recording import Recordings
+from .kernels_common import Record
 
 
 @dataclass
@@ -78,8 +79,8 @@ class Monitors:
             p.every = min(p.every, sp.every)
         return list(merged.values())
 
-    def chunk_args(self, n0: int, m: int) -> tuple:
-        """Kernel arguments for steps ``n0 .. n0+m-1`` (fresh sample and count blocks)."""
+    def chunk_args(self, n0: int, m: int) -> Record:
+        """The kernels' :class:`Record` for steps ``n0 .. n0+m-1`` (fresh sample and count blocks)."""
         if self.spike_steps.size - self.spike_count < 2 * self.n_rec:
             new = max(2 * self.spike_steps.size, self.spike_count + 2 * self.n_rec)
             self.spike_steps = np.resize(self.spike_steps, new)
@@ -94,9 +95,12 @@ class Monitors:
         total = int(np.sum(rows * widths))
         self._samples = [np.zeros(total, self.state_dtype) for _ in range(3)]
         self._first, self._rows, self._base = first, rows, base
-        return (
-            self.rec_mask, self.n_rec, self.spike_steps, self.spike_ids, self.spike_count, self.pop_of,
-            self._counts, self.samp_idx, self.probe_ptr, self.probe_every, base, first, *self._samples,
+        out_v, out_ie, out_ii = self._samples
+        return Record(
+            rec_mask=self.rec_mask, n_rec=self.n_rec, out_steps=self.spike_steps, out_ids=self.spike_ids,
+            count=self.spike_count, pop_of=self.pop_of, pop_counts=self._counts, samp_idx=self.samp_idx,
+            probe_ptr=self.probe_ptr, probe_every=self.probe_every, probe_base=base, probe_first=first,
+            out_v=out_v, out_ie=out_ie, out_ii=out_ii,
         )  # fmt: skip
 
     def collect(self, n0: int, done: int, spike_count: int) -> None:

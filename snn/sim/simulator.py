@@ -22,7 +22,21 @@ from ..network import Network
 from ..quantize import QuantizedNetwork, propagators, quantize
 from . import kernels_fixed, kernels_float, sync
 from .inputs import input_steps, with_inputs
-from .kernels_common import LS_CONTENDED, LS_COUNT, LS_DONE, LS_EVENTS, LS_RAN, LS_STATUS, LS_TIMEOUT
+from .kernels_common import (
+    LS_CONTENDED,
+    LS_COUNT,
+    LS_DONE,
+    LS_EVENTS,
+    LS_RAN,
+    LS_STATUS,
+    LS_TIMEOUT,
+    Inputs,
+    Params,
+    Plasticity,
+    State,
+    Synapses,
+    Team,
+)
 from .layout import fixed_rule_table, float_rule_table, segments, split_blocks, synapse_layout
 from .monitors import Monitors
 from .progress import RunProgress
@@ -242,22 +256,27 @@ class Simulator:
         self._kernel_lockstep = kernels_fixed.run_chunk_lockstep
 
     # -- running -----------------------------------------------------------------------------
-    def _args(self, n0: int, m: int) -> tuple:
-        b, syn = self.built, self.syn
+    def _groups(self) -> tuple[Params, State, Synapses, Plasticity]:
+        """The kernels' arguments that persist between calls, grouped by concern (kernels_common)."""
+        syn = self.syn
         return (
-            n0, m, self._blocks, self._counts, self._seg_par, self._aux, self.v, self.i_e, self.i_i, self.ref,
-            self._flag, self._flag_words, self._use_parallel,
-            b.input_ptr, b.input_ids,
-            syn.bounds, syn.post, self.weight, syn.delay, syn.uniform_delay, self._ring, self.acc_e, self.acc_i,
-            self._rules, self.x, self.y, syn.pre_ptr, syn.pre_pos, syn.pre_rule,
-            syn.post_ptr, syn.post_pos, syn.post_pre, syn.post_rule,
-            self._spikes, *self.monitors.chunk_args(n0, m),
+            Params(blocks=self._blocks, seg_par=self._seg_par, aux=self._aux),
+            State(v=self.v, i_e=self.i_e, i_i=self.i_i, ref=self.ref, acc_e=self.acc_e, acc_i=self.acc_i,
+                  ring=self._ring, flag=self._flag, flag_words=self._flag_words, counts=self._counts,
+                  spikes=self._spikes),
+            Synapses(bounds=syn.bounds, post=syn.post, weight=self.weight, delay=syn.delay,
+                     uniform_delay=syn.uniform_delay),
+            Plasticity(rules=self._rules, x=self.x, y=self.y, pre_ptr=syn.pre_ptr, pre_pos=syn.pre_pos,
+                       pre_rule=syn.pre_rule, post_ptr=syn.post_ptr, post_pos=syn.post_pos, post_pre=syn.post_pre,
+                       post_rule=syn.post_rule),
         )  # fmt: skip
 
     def _call(self, n0: int, m: int) -> tuple[int, int, int]:
         """One kernel call: ``(steps_done, spike_count, events)``."""
+        par, st, syn, pl = self._groups()
+        inp = Inputs(ptr=self.built.input_ptr, ids=self.built.input_ids)
+        mon = self.monitors.chunk_args(n0, m)
         if self._use_parallel and self._lockstep:
-            args = self._args(n0, m)
             w = self._n_workers
             res = np.zeros(w * sync.LINE, np.int64)
             serial = self._step_s.get(False)
@@ -266,9 +285,9 @@ class Simulator:
                 serial_step = min(t for _, _, t in serial)
                 window = max(32, int(_CONTENTION_WINDOW_S / serial_step))
                 limit = int(window * serial_step * self._ticks_per_s)
-            ls_args = (n0, m, w, sync.sync_array(w, limit, window), self._wpart, self.syn.cuts, self._wblock, self._tspk,
-                       self._tcnt, res, *args[2:12], *args[13:23], *args[34:])  # fmt: skip
-            self._kernel_lockstep(*ls_args)
+            team = Team(n_workers=w, sync=sync.sync_array(w, limit, window), wpart=self._wpart, cuts=self.syn.cuts,
+                        wblock=self._wblock, tspk=self._tspk, tcnt=self._tcnt, res=res)  # fmt: skip
+            self._kernel_lockstep(n0, m, team, par, st, syn, inp, mon)
             status = res[LS_STATUS :: sync.LINE]
             if np.all(status == LS_RAN):
                 self._lockstep_misses = 0
@@ -283,7 +302,7 @@ class Simulator:
             self._lockstep_misses += 1
             if self._lockstep_misses >= _LOCKSTEP_MAX_MISSES:
                 self._lockstep = False
-        return self._kernel(*self._args(n0, m))
+        return self._kernel(n0, m, self._use_parallel, par, st, syn, inp, pl, mon)
 
     def synapse_bytes(self) -> int:
         """Bytes of the per-synapse arrays the kernels read: post index, weight, delays, plastic indices."""
@@ -295,7 +314,9 @@ class Simulator:
     def _compile(self) -> None:
         """Compile (or load from numba's cache) with a zero-step call; its time is ``compile_s``."""
         t0 = time.perf_counter()
-        self._kernel(*self._args(self.step, 0))
+        use, self._use_parallel = self._use_parallel, False
+        self._call(self.step, 0)
+        self._use_parallel = use
         if self._lockstep:
             use, self._use_parallel = self._use_parallel, True
             self._call(self.step, 0)
