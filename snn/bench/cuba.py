@@ -4,7 +4,10 @@ Every configuration runs in a fresh process (so peak memory is its own), one at 
 ``repeats`` times, interleaved: repeat r runs every configuration of a size before
 repeat r + 1 starts, so that a slow minute of the shared machine hits all of them alike.
 The table gives the median of the repeats with their range, and ratios taken within
-each repeat. Peers come from their own virtual environment (Brian2 needs numpy < 2),
+each repeat. Before the first repeat, each of our configurations (and the yardstick) runs
+once on a small network, unmeasured, so that numba's on-disk cache holds the compiled
+kernels: every measured process loads them (no compiling), as a user's second run of the
+same command does. Peers come from their own virtual environment (Brian2 needs numpy < 2),
 set up with ``bash ../shared/bench/peers/setup.sh .peers-venv``. The yardstick
 (:mod:`snn.bench.yardstick`) is the simplest correct numba loop on the same network.
 """
@@ -22,6 +25,9 @@ PEER_SCRIPTS = {
     "nest": ("cuba_nest.py", ["1"]),
 }
 YARDSTICK = "yardstick"
+# the unmeasured warm-up run of each configuration: neurons per thread (enough for the
+# lockstep kernel to be the one loaded: snn.sim.simulator.LOCKSTEP_MIN_NEURONS_PER_THREAD)
+_WARM_N_PER_THREAD, _WARM_SECONDS = 4000, 0.01
 
 
 @dataclass
@@ -60,8 +66,12 @@ def run_cuba(
     repeats: int = 3,
     yardstick: bool = True,
     report=print,
+    warm: bool = True,
 ) -> list[Row]:
-    """Measure every size ``repeats`` times; ``report`` receives a line of progress per process."""
+    """Measure every size ``repeats`` times; ``report`` receives a line of progress per process.
+
+    ``warm``: first run our configurations once, small and unmeasured, to fill numba's cache.
+    """
     configs: list[tuple[str, str]] = []
     for t in threads:
         label = f"snn {mode}/{dtype} {t} thread{'s' if t > 1 else ''}"
@@ -70,6 +80,16 @@ def run_cuba(
         configs.append((YARDSTICK, "yardstick (plain numba loop, float32)"))
     for peer in peers:
         configs.append((peer, peer))
+    if warm:
+        for key, label in configs:
+            if key in PEER_SCRIPTS:
+                continue
+            report(f"warming numba's cache: {label} ...")
+            try:
+                n_warm = _WARM_N_PER_THREAD * (int(key[:-1]) if key != YARDSTICK else 1)
+                run_json(_command(key, n_warm, _WARM_SECONDS, mode, dtype, peers_python, peers_dir), timeout)
+            except BenchError as exc:  # the measured runs will say what is wrong
+                report(f"  (warm-up failed: {exc})")
     rows = []
     for n in sizes:
         row = Row(n)
