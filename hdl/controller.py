@@ -133,6 +133,9 @@ class Controller(wiring.Component):
                         self.input_count.eq(next_count),
                         next_count.eq(0),
                         self.neuron_start.eq(1),
+                        # the learning engine decays its traces during the neuron and synapse
+                        # phases; its walks wait for the LEARN phase
+                        self.learn_start.eq(spec.stdp),
                     ]
                     m.next = "NEURON"
                 with m.Else():
@@ -188,7 +191,7 @@ class Controller(wiring.Component):
             with m.State("SYNAPSE"):
                 m.d.comb += self.phase.eq(Phase.SYNAPSE)
                 with m.If(self.synapse_done):
-                    m.d.sync += [self.learn_start.eq(spec.stdp), out_pos.eq(0)]
+                    m.d.sync += out_pos.eq(0)
                     m.next = "LEARN" if spec.stdp else "OUT_FETCH"
             with m.State("LEARN"):
                 m.d.comb += self.phase.eq(Phase.LEARN)

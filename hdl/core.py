@@ -125,6 +125,7 @@ class Core(wiring.Component):
         for engine in learns:
             m.d.comb += [
                 engine.start.eq(ctrl.learn_start),
+                engine.go.eq(stepping[Phase.LEARN]),
                 engine.reset.eq(ctrl.reset),
                 engine.rules.eq(rules),
                 engine.n_inputs.eq(n_inputs),

@@ -68,6 +68,8 @@ class LearningEngine(wiring.Component):
         members = {
             "start": In(1),
             "reset": In(1),
+            # the walks may begin (the weights are propagated): the decay runs before it
+            "go": In(1, init=1),
             "done": Out(1),
             "rules": In(data.ArrayLayout(self.rule, 2)),
             "n_inputs": In(range(k + 1)),
@@ -319,7 +321,13 @@ class LearningEngine(wiring.Component):
                 with m.If(resetting):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
+                with m.Elif(self.go):
+                    m.next = "FETCH"
                 with m.Else():
+                    m.next = "WAIT"
+            with m.State("WAIT"):
+                # the decay ran during propagation: the walks wait for its end
+                with m.If(self.go):
                     m.next = "FETCH"
             with m.State("FETCH"):
                 with m.If(~enabled(mat) | (s == count)):

@@ -9,6 +9,9 @@ from __future__ import annotations
 # fixed overhead of a step: command, bank swap, engine hand-offs, STEP_DONE
 STEP_OVERHEAD = 13
 LEARN_OVERHEAD = 16  # learning engine: start, 4 decay ends, decay drain, 4 job drains, bump ends
+# the learning engine starts with the neuron engine: its start, decay and drain run during
+# the neuron and synapse phases, which last ``6 N + propagation + OVERLAP_OFFSET`` cycles
+OVERLAP_OFFSET = 8  # hand-offs: learn start to neuron start, neuron to synapse engine, synapse done
 
 
 def step_cycles(
@@ -37,9 +40,10 @@ def step_cycles(
     REC learning engine side by side.
     """
     n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
-    cycles = STEP_OVERHEAD + 6 * n  # neuron engine: 6 cycles per neuron
-    # synapse engine: one weight per cycle (two lanes: two), 2 per row to fetch it
-    cycles += (s + i) * (-(-n // lanes) + 2)
+    # the neuron engine (6 cycles per neuron), then the synapse engine: one weight per cycle
+    # (two lanes: two), 2 per row to fetch it
+    before_learn = 6 * n + (s + i) * (-(-n // lanes) + 2)
+    cycles = STEP_OVERHEAD + before_learn
     cycles += 2 * s  # output: one SPIKE response per 2 cycles
     if stdp:
         cycles += learn_cycles(
@@ -55,6 +59,7 @@ def step_cycles(
             rec_rule=rec_rule,
             banked=banked,
             lanes=lanes,
+            overlap=before_learn + OVERLAP_OFFSET,
         )
     return cycles
 
@@ -85,8 +90,12 @@ def learn_cycles(
     rec_rule: bool,
     banked: bool = True,
     lanes: int = 1,
+    overlap: int = 0,
 ) -> int:
-    """The learning engine's share of a step (its pass plus its hand-offs, ``LEARN_OVERHEAD``).
+    """The learning engine's share of a step (its pass plus its hand-offs, ``LEARN_OVERHEAD``)
+    after the synapse engine's: the engine alone (``overlap`` 0: it starts when the synapse
+    engine is done), or started ``overlap`` cycles before that (in a step: with the neuron
+    engine), when its start, decay and drain (``5 + decay`` cycles) run meanwhile.
 
     Two lanes: the longer of the FF engine's pass and the REC engine's (each skips the
     other matrix's decays, jobs and bumps; the REC engine skips the input spikes' bumps,
@@ -94,15 +103,17 @@ def learn_cycles(
     """
     if lanes == 2:
         wn, wk = walk(n, banked), walk(k, banked)
-        ff = LEARN_OVERHEAD + 3 * i + 3 * s
+        decay_ff, decay_rec = (k + n if ff_rule else 0), (2 * n if rec_rule else 0)
+        ff = LEARN_OVERHEAD + 3 * i + 3 * s + decay_ff - min(5 + decay_ff, overlap)
         if ff_rule:
-            ff += k + n + 3 * i + wn * ltd_ff_rows + 3 * s + wk * ltp_ff_cols
-        rec = LEARN_OVERHEAD - 1 + 4 * s
+            ff += 3 * i + wn * ltd_ff_rows + 3 * s + wk * ltp_ff_cols
+        rec = LEARN_OVERHEAD - 1 + 4 * s + decay_rec - min(5 + decay_rec, overlap)
         if rec_rule:
-            rec += 2 * n + 6 * s + wn * (ltd_rec_rows + ltp_rec_cols)
+            rec += 6 * s + wn * (ltd_rec_rows + ltp_rec_cols)
         return max(ff, rec)
     # decay: the four trace memories one after another, those of a rule that is off skipped
-    cycles = LEARN_OVERHEAD + (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
+    decay = (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
+    cycles = LEARN_OVERHEAD + decay - min(5 + decay, overlap)
     # bumps: fetch, read, then one write per trace (an input's FF_PRE; a neuron's three)
     cycles += 3 * i + 5 * s
     # 3 cycles per listed source to fetch its row or column, then the walk of a plastic one

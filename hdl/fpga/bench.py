@@ -46,12 +46,12 @@ def column(board_name: str, activity: float, out: Path) -> dict[str, str]:
     from hdl.fpga.flow import build
 
     board = boards.get(board_name)
-    spec, note = CoreSpec(), ""
+    spec, note = CoreSpec(lanes=board.lanes), ""
     problem = weight_problem(spec, board)
     if problem:
         n = largest_fitting_square(spec, board)
         note = f" (default {spec.max_inputs} x {spec.max_neurons}: {problem.split(':')[0]})"
-        spec = CoreSpec(max_inputs=n, max_neurons=n)
+        spec = CoreSpec(max_inputs=n, max_neurons=n, lanes=board.lanes)
     result = build(spec, board, out / board.name)
     r = result.report
     fmax = r.fmax_mhz * 1e6 if r.fmax_mhz else None
@@ -73,7 +73,7 @@ def column(board_name: str, activity: float, out: Path) -> dict[str, str]:
         return " / ".join(fmt(g) for g in each)
 
     return {
-        "core (inputs x neurons)": f"{spec.max_inputs} x {spec.max_neurons}, STDP{note}",
+        "core (inputs x neurons)": f"{spec.max_inputs} x {spec.max_neurons}, STDP, lanes={spec.lanes}{note}",
         "device": board.device,
         "LUTs / logic cells": f"{r.luts:,} LUT4; {used('logic')} cells" if r.luts else used("logic"),
         "flip-flops": f"{r.ffs:,}" if r.ffs else "-",

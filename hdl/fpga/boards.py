@@ -21,7 +21,9 @@ class Board:
     when built); ``family`` is ``ice40``/``ecp5`` for the open flow or ``xilinx`` for a
     Verilog + XDC export; ``clock_hz`` the board oscillator; ``programmer`` the
     openFPGALoader board name; ``credits`` the request frames the link buffers (its
-    request ring holds that many longest payloads).
+    request ring holds that many longest payloads); ``lanes`` the ``CoreSpec.lanes`` a
+    build uses unless the CoreSpec names it: the fastest that fits the default core (the
+    UP5K has no cells or block RAM left for a second lane).
     """
 
     name: str
@@ -32,6 +34,7 @@ class Board:
     programmer: str
     description: str
     credits: int = 2
+    lanes: int = 1
 
     def platform_class(self):
         """The amaranth-boards platform class."""
@@ -77,6 +80,7 @@ BOARDS = {
             25_000_000,
             "ulx3s",
             "Radiona ULX3S 85F (ECP5: 84k LUTs, 208 EBR, 156 DSP), 25 MHz",
+            lanes=2,
         ),
         Board(
             "ulx3s-45f",
@@ -86,6 +90,7 @@ BOARDS = {
             25_000_000,
             "ulx3s",
             "Radiona ULX3S 45F (ECP5: 44k LUTs, 108 EBR, 72 DSP), 25 MHz",
+            lanes=2,
         ),
         Board(
             "ulx3s-25f",
@@ -95,6 +100,7 @@ BOARDS = {
             25_000_000,
             "ulx3s",
             "Radiona ULX3S 25F (ECP5: 24k LUTs, 56 EBR, 28 DSP), 25 MHz",
+            lanes=2,
         ),
         Board(
             "cmod-a7-35",

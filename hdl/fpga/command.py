@@ -55,6 +55,10 @@ def advice(result: BuildResult) -> list[str]:
                 f"memory-bound: a core with about 1/{share:.2g} of the weights (e.g. max_inputs and max_neurons"
                 f" x {1 / share**0.5:.2f}) would fit"
             )
+    if over and spec.lanes > 1:
+        lines.append(
+            f"lanes={spec.lanes} does not fit {result.board.device}: build with lanes=1 (--spec-json)"
+        )
     if report.timing_met is False:
         lines.append(
             f"timing: Fmax {report.fmax_mhz:.1f} MHz < {report.target_mhz:.1f} MHz:"
@@ -87,7 +91,7 @@ def text(result: BuildResult, figures: Figures) -> str:
     r, spec = result.report, result.spec
     out = [
         f"{result.board.name} ({result.board.device}): core {spec.max_inputs} inputs x {spec.max_neurons}"
-        f" neurons, {spec.weight_bits}-bit weights, stdp={spec.stdp};"
+        f" neurons, {spec.weight_bits}-bit weights, stdp={spec.stdp}, lanes={spec.lanes};"
         f" {result.params.clock_hz / 1e6:g} MHz, {result.params.baud} baud; {result.seconds:.0f} s",
         f"  bitstream: {result.bitstream}" if result.bitstream else f"  FAILED: {result.error}",
     ]
@@ -111,9 +115,31 @@ def text(result: BuildResult, figures: Figures) -> str:
     return "\n".join(out)
 
 
+def names_lanes(args) -> bool:
+    """Whether the CoreSpec of the command line (``--spec-json`` or a CoreSpec file) sets ``lanes``."""
+    import tomllib
+
+    if args.spec_json is not None:
+        return "lanes" in json.loads(args.spec_json)
+    path = getattr(args, "target", None)
+    if path is None or not Path(path).is_file():
+        return False
+    text = Path(path).read_text()
+    try:
+        doc = json.loads(text) if Path(path).suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(doc, dict) and "lanes" in doc
+
+
 def run_build(args, spec) -> int:
-    """``snn hdl build``: a bitstream (ECP5, iCE40) or Verilog + XDC (Xilinx)."""
+    """``snn hdl build``: a bitstream (ECP5, iCE40) or Verilog + XDC (Xilinx). The core has
+    the board's ``lanes`` unless the CoreSpec names them."""
+    from dataclasses import replace
+
     board = boards.get(args.board)
+    if not names_lanes(args):
+        spec = replace(spec, lanes=board.lanes)
     out = args.output or Path("build") / board.name
     clock_hz = round(args.clock_mhz * 1e6) if args.clock_mhz else None
     if not board.bitstream:

@@ -11,6 +11,7 @@ from hdl.fpga.pll import plan
 from hdl.fpga.report import parse_nextpnr_json, parse_nextpnr_log, parse_yosys_stat, read_report
 from hdl.timing import step_cycles
 from snn.core_spec import CoreSpec
+from snn.errors import NetworkError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -120,3 +121,29 @@ def test_pll_plans_reach_the_clock(family, fin, fout):
         assert reached == fin * (settings["DIVF"] + 1) / ((settings["DIVR"] + 1) * 2 ** settings["DIVQ"])
     else:
         assert reached == fin * settings["CLKFB_DIV"] / settings["CLKI_DIV"]
+
+
+def test_two_lanes_figures_and_board_defaults():
+    """Two lanes (ECP5's default): half the propagation cycles, the FF and REC walks side by
+    side; a build takes the board's lanes unless the CoreSpec names them."""
+    import argparse
+
+    from hdl.fpga import boards
+    from hdl.fpga.command import names_lanes
+
+    one, two = (Figures(CoreSpec(lanes=lanes), 25e6, None, 0.1) for lanes in (1, 2))
+    # overhead, neuron engine, 52 rows of 128 pairs (+2), output; then the longer engine:
+    # FF: overhead, bumps (inputs 3, neurons 3), 26 rows and 26 columns of 256 (+3 each);
+    # REC: overhead - 1, bumps 4, 52 lines of 256 (+3 each); their start, decay (K + N, 2N)
+    # and drain, 5 cycles, during the neuron and synapse phases
+    s = i = 26
+    ff = 16 + 3 * i + 3 * s + (3 + 256) * (i + s) - 5
+    rec = 15 + 4 * s + (3 + 256) * 2 * s - 5
+    assert two.step_cycles == 13 + 6 * 256 + (s + i) * (128 + 2) + 2 * s + max(ff, rec) == 21_996
+    assert two.step_cycles < 0.55 * one.step_cycles
+    assert CoreSpec(lanes=2) == CoreSpec()  # a schedule: the same arithmetic
+    assert boards.get("icebreaker").lanes == 1 and boards.get("ulx3s-85f").lanes == 2
+    args = argparse.Namespace(spec_json='{"lanes": 1}', target=None)
+    assert names_lanes(args) and not names_lanes(argparse.Namespace(spec_json="{}", target=None))
+    with pytest.raises(NetworkError, match="lanes"):
+        CoreSpec(lanes=3)
