@@ -156,7 +156,8 @@ class CommandEngine(wiring.Component):
         ]
         # the walker's payload bytes, commands, answers and READ bytes: the FSM's states
         # that drive these themselves never meet a walk
-        with m.If(walker.payload.ready):
+        advance = Signal()  # the next payload byte (HDR, or the walker took one)
+        with m.If(advance | walker.payload.ready):
             m.d.comb += off_next.eq(off + 1)
         with m.If(walker.seek):
             m.d.comb += off_next.eq(walker.seek_to)
@@ -246,9 +247,12 @@ class CommandEngine(wiring.Component):
         with m.If(walker.index.valid):  # SPIKES_IN: set the source's bit of the slot
             m.d.comb += [rb_wr.addr.eq(walker.index.payload), rb_wr.data.eq(-1), rb_wr.en.eq(slot_bit)]
 
+        feed_start = Signal()  # feeding starts: the bitmap's first word is read
+
         def feed(then):
             m.d.sync += [cont.eq(then), slot.eq(now[:sbits] + fed)]
-            m.next = "FEED_START"
+            m.d.comb += [feed_start.eq(1), bit_i_next.eq(0)]
+            m.next = "FEED"
 
         # clearing the input bitmap (one slot, or all), then continuing
         # (bit_i walks the words: feeding and clearing never overlap)
@@ -317,7 +321,7 @@ class CommandEngine(wiring.Component):
                 with case(Opcode.CLEAR_CONFIG):
                     walk(Walk.CLEAR)
                 with case(Opcode.SPIKES_IN):
-                    walk(Walk.INDICES_CHECK, "INDICES_CHECKED")
+                    walk(Walk.INDICES_CHECK)
                 with case(Opcode.SPIKES_RESEND):
                     with m.If(~have_record | (resend != rec_counter)):
                         reply(Status.SPIKES_GONE)
@@ -354,39 +358,35 @@ class CommandEngine(wiring.Component):
                     m.next = "DISPATCH"
                 with m.Else():
                     m.d.sync += hdr.eq(Cat(hdr[8:], Mux(off < length, byte, 0)))
-                    m.d.comb += off_next.eq(off + 1)
+                    m.d.comb += advance.eq(1)
 
             with m.State("DISPATCH"):
                 with m.If(checks.status == Status.OK):
                     dispatch()
                 with m.Else():  # a DUPLICATE carries the reply's fields as they are now
-                    reply(checks.status, Mux(checks.status == Status.DUPLICATE, checks.kind, K_PLAIN))
+                    reply(checks.status, checks.kind)
 
             # -- WRITE, READ, CLEAR_CONFIG, SPIKES_IN: the word walker --------------------------
-            with m.State("WALK"):  # then the reply (a READ's: its head, then READ_WORDS)
+            with m.State("WALK"):  # then the reply, but after a READ's words
                 with m.If(walker.done):
-                    is_read = (opcode == Opcode.READ) & (walker.status == Status.OK)
-                    m.d.comb += mark_once.eq(checks.once)  # CLEAR_CONFIG
-                    reply(walker.status, Mux(is_read, K_READ, K_PLAIN))
-            with m.State("READ_WORDS"):  # the walker sends a READ's words
-                with m.If(walker.done):
-                    m.next = "SENT"
-            with m.State("INDICES_CHECKED"):
-                with m.If(walker.done):
-                    with m.If(walker.status != Status.OK):
-                        reply(walker.status)
-                    with m.Elif(late):
-                        m.d.sync += [
-                            flags.eq(flags | SpikeFlag.INPUT_LATE),
-                            pending_flags.eq(pending_flags | SpikeFlag.INPUT_LATE),
-                        ]
-                        reply(Status.INPUT_LATE)
-                    with m.Elif(too_far):
-                        reply(Status.BUSY)
-                    with m.Else():  # set, not add: clear the timestep's bits first
-                        m.d.sync += [slot.eq(spk_t[:sbits]), clr_all.eq(0)]
-                        m.d.comb += bit_i_next.eq(0)
-                        m.next = "CLEAR_BITS"
+                    with m.If(walker.sent):  # a READ's words: its reply is out
+                        m.next = "SENT"
+                    with m.Elif(walker.indices & ~walker.status[4]):  # SPIKES_IN: its timestep
+                        with m.If(late):
+                            m.d.sync += [
+                                flags.eq(flags | SpikeFlag.INPUT_LATE),
+                                pending_flags.eq(pending_flags | SpikeFlag.INPUT_LATE),
+                            ]
+                            reply(Status.INPUT_LATE)
+                        with m.Elif(too_far):
+                            reply(Status.BUSY)
+                        with m.Else():  # set, not add: clear the timestep's bits first
+                            m.d.sync += [slot.eq(spk_t[:sbits]), clr_all.eq(0)]
+                            m.d.comb += bit_i_next.eq(0)
+                            m.next = "CLEAR_BITS"
+                    with m.Else():  # a READ's reply head (its words follow), or the reply
+                        m.d.comb += mark_once.eq(checks.once)  # CLEAR_CONFIG
+                        reply(walker.status, Mux(walker.words, K_READ, K_PLAIN))
 
             with m.State("CLEAR_BITS"):
                 m.d.comb += [
@@ -409,7 +409,7 @@ class CommandEngine(wiring.Component):
                 with m.If(enc.done):
                     m.next = "SENT"
                 with m.Elif(enc.words):
-                    walk(Walk.READ_WORDS, "READ_WORDS")
+                    walk(Walk.READ_WORDS)
             with m.State("SENT"):
                 with m.If(enc.kind == K_OUT):
                     m.next = "STEP_NEXT"
@@ -418,9 +418,6 @@ class CommandEngine(wiring.Component):
                     m.next = "IDLE"
 
             # -- timesteps ------------------------------------------------------------------------
-            with m.State("FEED_START"):  # slot is set: address its first bit
-                m.d.comb += bit_i_next.eq(0)
-                m.next = "FEED"
             with m.State("FEED"):  # inputs of now + fed: an INPUT per set bit, clearing it
                 with m.If(bit_i == k2):
                     m.d.sync += fed.eq(1)
@@ -503,7 +500,7 @@ class CommandEngine(wiring.Component):
         if missing:
             raise NotImplementedError(f"the command engine executes no {sorted(op.name for op in missing)}")
         # the shared memory's read port: the input bitmap while feeding, else the record
-        feeding = fsm.ongoing("FEED_START") | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
+        feeding = feed_start | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
         m.d.comb += rb_rd.addr.eq(Mux(feeding, bit_i_next, enc.tail_addr >> 1))
         m.d.comb += [self.busy.eq(~fsm.ongoing("IDLE") | stepping), self.running.eq(running)]
         return m

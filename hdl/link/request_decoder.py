@@ -66,7 +66,8 @@ def _size(code: str) -> int:
 class RequestDecoder(wiring.Component):
     """``request`` (the descriptor), ``args`` (its first :data:`ARGS_BYTES` payload bytes),
     the run state and the last run-state seq in; ``status`` (the verdict), ``kind`` (the
-    reply kind of the opcode's row) and ``once`` out, combinationally."""
+    reply kind of a refusal: PLAIN, but for a DUPLICATE the row's, which carries its fields
+    as they are now) and ``once`` out, combinationally."""
 
     def __init__(self, spec: CoreSpec, length_bits: int):
         self.spec = spec
@@ -90,6 +91,7 @@ class RequestDecoder(wiring.Component):
         in_map = in_range(m, self.spec, region, index, count)
 
         known = Signal()
+        row_kind = Signal(ReplyKind)
         # the row's own checks, first failure wins (Command's order)
         row_status = Signal(8)
         with m.Switch(req.opcode):
@@ -97,7 +99,7 @@ class RequestDecoder(wiring.Component):
                 c = op.command
                 size = c.args.size
                 with m.Case(op):
-                    m.d.comb += [known.eq(1), self.once.eq(c.once), self.kind.eq(reply_kind(c))]
+                    m.d.comb += [known.eq(1), self.once.eq(c.once), row_kind.eq(reply_kind(c))]
                     checks = [(below(length, size), Status.BAD_LENGTH)]
                     if c.address:
                         checks.append((~in_map, Status.ADDRESS_OUT_OF_RANGE))
@@ -124,7 +126,7 @@ class RequestDecoder(wiring.Component):
         with m.Elif(~known):
             m.d.comb += self.status.eq(Status.UNKNOWN_OPCODE)
         with m.Elif(self.once & self.last_once_valid & (req.seq == self.last_once)):
-            m.d.comb += self.status.eq(Status.DUPLICATE)
+            m.d.comb += [self.status.eq(Status.DUPLICATE), self.kind.eq(row_kind)]
         with m.Else():
             m.d.comb += self.status.eq(row_status)
         return m

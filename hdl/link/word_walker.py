@@ -15,7 +15,8 @@ One walk at a time, started by ``start`` with a :class:`Walk`:
 Payload bytes come in on ``payload`` (one per cycle, little-endian words after the fixed
 fields; ``seek`` asks for the byte at ``seek_to`` next). At the end ``done`` pulses with
 ``status``: OK or the refusal (BAD_LENGTH, BAD_VALUE, READ_ONLY, ADDRESS_OUT_OF_RANGE
-for an index); ``total`` is then a READ reply's length. The request's fixed fields
+for an index); ``total`` is then a READ reply's length. A request whose words would make a payload or a
+reply longer than ``max_payload`` is BAD_LENGTH as soon as the measure passes it. The request's fixed fields
 (``args``: an ADDRESS, or SPIKES_IN's timestep and count) and ``length`` stay put meanwhile.
 """
 
@@ -26,7 +27,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for, ceil_log2
 
-from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size, word_bits
+from firmware_host.memory_map import CONFIG_REGIONS, Control, Region, region_size
 from firmware_host.protocol import ADDRESS, REPLY_HEAD, SPIKES_IN, Status
 from hdl.commands import Op, command_layout, index_bits, response_layout
 from hdl.compare import at_least
@@ -57,9 +58,6 @@ class WordWalker(wiring.Component):
         self.kbits = ceil_log2(max(k, 2))
         # a request's words fit in one region (checked first), SPIKES_IN's indices in a payload
         self.max_words = max(max(region_size(spec, r) for r in Region), max_payload // 2)
-        max_bytes = max(
-            sum((word_bits(spec, r, i).bits + 7) // 8 for i in range(region_size(spec, r))) for r in Region
-        )
         super().__init__(
             {
                 "start": In(stream.Signature(data.StructLayout({"walk": Walk}))),
@@ -75,8 +73,13 @@ class WordWalker(wiring.Component):
                 "index": Out(stream.Signature(self.kbits, always_ready=True)),
                 "done": Out(1),
                 "status": Out(8),
+                # with done: what comes next
+                "words": Out(1),  # a READ measured: its reply head, then READ_WORDS
+                "sent": Out(1),  # a READ's words are sent: its reply is complete
+                "indices": Out(1),  # SPIKES_IN's indices checked: its timestep next
                 # wire bytes of the words, plus a READ reply's other bytes (its length)
-                "total": Out(range(max_bytes + ADDRESS.size + REPLY_HEAD.size + 1)),
+                # (measuring stops past max_payload: one word more at most)
+                "total": Out(range(max_payload + 5)),
             }
         )
 
@@ -187,13 +190,15 @@ class WordWalker(wiring.Component):
 
             # -- WRITE, READ: measure, check, commit the words ------------------------------
             with m.State("MEASURE"):
-                with m.If(widx == count[:wb]):
+                # longer than max_payload: a READ's reply, or a WRITE's payload (whose length
+                # is at most max_payload), so BAD_LENGTH as soon as it is
+                with m.If(at_least(total, max_payload + 1)):
+                    finish(Status.BAD_LENGTH)
+                with m.Elif(widx == count[:wb]):
                     with m.If(self.read):
-                        with m.If(at_least(total, max_payload + 1)):
-                            finish(Status.BAD_LENGTH)
-                        with m.Else():
-                            m.d.sync += widx.eq(0)
-                            finish(Status.OK)
+                        m.d.sync += widx.eq(0)
+                        m.d.comb += self.words.eq(1)
+                        finish(Status.OK)
                     with m.Elif(total != self.length):
                         finish(Status.BAD_LENGTH)
                     with m.Elif(count == 0):
@@ -258,6 +263,7 @@ class WordWalker(wiring.Component):
                     with m.Else():
                         words(W_COMMIT)
                 with m.Else():  # SPIKES_IN's indices
+                    m.d.comb += self.indices.eq(1)
                     finish(Mux(bad_value, Status.ADDRESS_OUT_OF_RANGE, Status.OK))
 
             # -- READ words from the core -------------------------------------------------------
@@ -283,6 +289,7 @@ class WordWalker(wiring.Component):
                         m.d.sync += widx.eq(widx + 1)
                         m.next = "READ_CMD"
                         with m.If(final):
+                            m.d.comb += self.sent.eq(1)
                             finish(Status.OK)
 
             # -- CLEAR_CONFIG ---------------------------------------------------------------------
