@@ -163,10 +163,10 @@ class Board:
 
     def status(self) -> DeviceStatus:
         """Running flag, timestep, spike records sent and sticky overflow flags."""
-        running, timestep, records, flags = self._call(Opcode.STATUS)[0]
+        running, timestep, records, flags = self.call(Opcode.STATUS)[0]
         return DeviceStatus(bool(running), timestep, records, SpikeFlag(flags))
 
-    def _call(self, opcode: Opcode, *fields: int, **timing) -> tuple[tuple, bytes]:
+    def call(self, opcode: Opcode, *fields: int, **timing) -> tuple[tuple, bytes]:
         """One request alone on the link, laid out by the command table; the reply's
         ``(fixed fields, tail)``, or :class:`BadReply` if it is not laid out as the table says."""
         reply = self.link.request(opcode, pack_request(opcode, *fields), **timing)
@@ -303,13 +303,13 @@ class Board:
 
     def reset(self) -> None:
         """RESET_STATE: state, traces and timestep to their initial values (weights kept)."""
-        self._call(Opcode.RESET_STATE)
+        self.call(Opcode.RESET_STATE)
         self._records_seen = 0
         self.link.take_records()
 
     def clear(self) -> None:
         """CLEAR_CONFIG: all weights, parameters and rules to 0."""
-        self._call(Opcode.CLEAR_CONFIG)
+        self.call(Opcode.CLEAR_CONFIG)
         self.loaded = None
 
     def run(self, steps: int | None = None, inputs=None) -> Spikes:
@@ -345,7 +345,7 @@ class Board:
                         )
                     )
             self.link.exchange(frames)
-            (t, count), _ = self._call(Opcode.STEP, k, device_s=k * self.step_s)
+            (t, count), _ = self.call(Opcode.STEP, k, device_s=k * self.step_s)
             records += self._collect(count)
         records.sort(key=lambda r: r.timestep)
         steps_out = [np.full(r.neurons.size, r.timestep, np.int64) for r in records]
