@@ -5,7 +5,17 @@ request as :class:`firmware_host.device_model.DeviceModel` does, with the same c
 the same order and the same status codes, and sends every reply and every SPIKES_OUT
 record to the frame encoder. Frames are executed one at a time, in order.
 
-What the engine keeps besides the core (docs/protocol.md, "Gateware"):
+It joins three components (docs/architecture.md, "Adding an opcode"):
+
+- :class:`~hdl.link.request_decoder.RequestDecoder`: the checks of the command table for
+  the request, once its fixed fields are fetched (state ``HDR``): a verdict;
+- :class:`~hdl.link.word_walker.WordWalker`: WRITE, READ, CLEAR_CONFIG and SPIKES_IN's
+  indices (the engine waits in ``WALK``);
+- :class:`~hdl.link.reply_encoder.ReplyEncoder`: every reply and SPIKES_OUT body (the
+  engine waits in ``EMIT``).
+
+What the engine keeps itself (docs/protocol.md, "Gateware"): the timesteps (STEP, RUN,
+HALT, RESET_STATE) and
 
 - the input buffer: one bit per input for each of ``input_depth`` timesteps; before each
   timestep the engine sends the core an ``INPUT`` per set bit (each source once, however
@@ -18,15 +28,8 @@ The input bitmap and the spike record share one memory (bit-granular writes): wo
 holds the record's ``i``-th neuron in its low bits and input ``i``'s bit of each of the
 ``input_depth`` timesteps above them (one iCE40 block RAM for a 256 x 256 core).
 
-A reply is sent byte by byte from a byte multiplexer selected by the reply's *kind* and
-the byte's position: every field it sends sits in a register that stays put while the
-reply goes out (the request's descriptor and fixed fields, the counters, the last record's
-head), so nothing is copied into a reply buffer.
-
-The checks every request gets come from the command table
-(:class:`~hdl.link.request_decoder.RequestDecoder`); the engine executes what passes them.
-Differences from the model: a free run is paced by the UART (a record waits for the line instead
-of being dropped), and the spike log holds one record.
+Differences from the model: a free run is paced by the UART (a record waits for the line
+instead of being dropped), and the spike log holds one record.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -52,9 +55,6 @@ from .params import LinkParams, identity
 from .reply_encoder import ReplyEncoder, ReplyKind
 from .request_decoder import RequestDecoder, request_layout
 from .word_walker import Walk, WordWalker
-
-# reply kinds: which fixed fields follow the header, and which tail
-K_PLAIN, K_IDENT, K_STATUS, K_STEP, K_READ, K_RESEND, K_OUT = ReplyKind
 
 # the word loop tells READ from WRITE by the opcode's bit 0
 assert Opcode.READ & 1 and not Opcode.WRITE & 1
@@ -102,12 +102,12 @@ class CommandEngine(wiring.Component):
         rec_bits = bits_for(n - 1)  # a neuron number
         record_bits = rec_bits + depth
         m.submodules.record = rb = BlockMemory(max(n, k2), record_bits, lanes=record_bits, exclusive=False)
-        rb_rd, rb_wr = rb.rd, rb.wr
-        rec_data = rb_rd.data[:rec_bits]
+        mem_rd, mem_wr = rb.rd, rb.wr
+        rec_data = mem_rd.data[:rec_bits]
 
         # -- request: descriptor, payload bytes, parsed fields --------------------------------
         # the request's descriptor: the FIFO's output, held there until its reply is sent
-        desc = self.frames.payload
+        request = self.frames.payload
         held = Signal()  # the request's payload is still in the buffer
         abits = self.ptr_bits - 1
         off = Signal(abits)  # payload byte offset; the buffer reads one ahead, so byte = payload[off]
@@ -116,11 +116,11 @@ class CommandEngine(wiring.Component):
         m.d.sync += off.eq(off_next)
         m.d.comb += self.buffer.addr.eq(self.released + off_next)
         byte = self.buffer.data
-        hdr = Signal(8 * ADDRESS.size)  # the first bytes of the payload
-        length = desc.length
-        steps = hdr[0:32]  # STEP
-        spk_t, spk_count = hdr[0:32], hdr[32:48]  # SPIKES_IN
-        resend = hdr[0:16]  # SPIKES_RESEND
+        fixed = Signal(8 * ADDRESS.size)  # the first bytes of the payload
+        length = request.length
+        steps = fixed[0:32]  # STEP
+        spk_t, spk_count = fixed[0:32], fixed[32:48]  # SPIKES_IN
+        resend = fixed[0:16]  # SPIKES_RESEND
 
         # -- state ----------------------------------------------------------------------------
         running = Signal()
@@ -137,16 +137,16 @@ class CommandEngine(wiring.Component):
         m.d.comb += records.eq(Mux(any_record, rec_counter + 1, 0))
         flags, pending_flags = Signal(8), Signal(8)
         last_once, last_once_valid = Signal(8), Signal()
-        scount = Signal(range(n + 1))  # spikes of the running timestep, in the record memory
+        spikes_now = Signal(range(n + 1))  # spikes of the running timestep, in the record memory
         have_record = Signal()
         rec_t, rec_flags, rec_count = Signal(32), Signal(8), Signal(range(n + 1))
 
         # -- words: WRITE, READ, CLEAR_CONFIG, SPIKES_IN's indices --------------------------------
         m.submodules.words = walker = WordWalker(spec, length_bits=self.length_bits, max_payload=max_payload)
         m.d.comb += [
-            walker.args.eq(hdr),
+            walker.args.eq(fixed),
             walker.length.eq(length),
-            walker.read.eq(desc.opcode[0]),  # READ, or WRITE (the only other walk that reads it)
+            walker.read.eq(request.opcode[0]),  # READ, or WRITE (the only other walk that reads it)
             walker.payload.valid.eq(1),
             walker.payload.payload.eq(byte),
             walker.cmd.ready.eq(self.cmd.ready),
@@ -172,28 +172,28 @@ class CommandEngine(wiring.Component):
             m.next = then
 
         # -- reply: the reply encoder sends it from these registers --------------------------
-        m.submodules.replies = enc = ReplyEncoder(
+        m.submodules.replies = replies = ReplyEncoder(
             max_neurons=n, credits=params.credits, max_payload=max_payload, ident_size=len(self.ident_bytes)
         )
         m.d.comb += [
-            enc.seq.eq(desc.seq),
-            enc.opcode.eq(desc.opcode),
-            enc.args.eq(hdr),
-            enc.read_length.eq(walker.total),
-            enc.running.eq(running),
-            enc.now.eq(now),
-            enc.records.eq(records),
-            enc.flags.eq(flags),
-            enc.rec_counter.eq(rec_counter),
-            enc.rec_t.eq(rec_t),
-            enc.rec_flags.eq(rec_flags),
-            enc.rec_count.eq(rec_count),
-            enc.ident_data.eq(self.ident_data),
-            enc.rec_data.eq(rec_data),
-            self.ident_addr.eq(enc.tail_addr),
+            replies.seq.eq(request.seq),
+            replies.opcode.eq(request.opcode),
+            replies.args.eq(fixed),
+            replies.read_length.eq(walker.total),
+            replies.running.eq(running),
+            replies.now.eq(now),
+            replies.records.eq(records),
+            replies.flags.eq(flags),
+            replies.rec_counter.eq(rec_counter),
+            replies.rec_t.eq(rec_t),
+            replies.rec_flags.eq(rec_flags),
+            replies.rec_count.eq(rec_count),
+            replies.ident_data.eq(self.ident_data),
+            replies.rec_data.eq(rec_data),
+            self.ident_addr.eq(replies.tail_addr),
         ]
         # the encoder's bytes go out, but while a READ's words do (READ_EMIT drives tx)
-        wiring.connect(m, enc.body, wiring.flipped(self.tx))
+        wiring.connect(m, replies.body, wiring.flipped(self.tx))
         with m.If(walker.tx.valid):
             m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(walker.tx.payload)]
 
@@ -201,27 +201,27 @@ class CommandEngine(wiring.Component):
         do_release = Signal()
         mark_once = Signal()  # a run-state command: its seq is the last one
         with m.If(mark_once):
-            m.d.sync += [last_once.eq(desc.seq), last_once_valid.eq(1)]
+            m.d.sync += [last_once.eq(request.seq), last_once_valid.eq(1)]
         with m.If(do_release & held):
-            m.d.sync += [self.released.eq(self.released + desc.length), held.eq(0)]
+            m.d.sync += [self.released.eq(self.released + request.length), held.eq(0)]
 
-        def send(kd, status=None):
-            """Start sending a frame of kind ``kd`` (goes to EMIT)."""
-            m.d.comb += [enc.start.valid.eq(1), enc.start.payload.kind.eq(kd)]
+        def send(kind, status=None):
+            """Start sending a frame of kind ``kind`` (goes to EMIT)."""
+            m.d.comb += [replies.start.valid.eq(1), replies.start.payload.kind.eq(kind)]
             if status is not None:
-                m.d.comb += enc.start.payload.status.eq(status)
+                m.d.comb += replies.start.payload.status.eq(status)
             m.next = "EMIT"
 
-        def reply(status, kd=K_PLAIN):
+        def reply(status, kind=ReplyKind.PLAIN):
             """Answer the current request (and give its payload's buffer space back)."""
-            send(kd, status)
+            send(kind, status)
             release()
 
         def release():
             m.d.comb += do_release.eq(1)
 
         def step_reply(status):
-            reply(status, K_STEP)
+            reply(status, ReplyKind.STEP)
 
         def command(op, region_=0, index_=0, data=0):
             payload = self.cmd.payload
@@ -234,7 +234,7 @@ class CommandEngine(wiring.Component):
             ]
 
         # feeding the inputs of timestep now + fed to the core, then continuing
-        cont = Signal(2)
+        after_feed = Signal(2)
         C_STEP, C_RUN, C_ACK = range(3)
         bit_i = Signal(range(k2 + 1))
         bit_i_next = Signal(range(k2 + 1))
@@ -243,14 +243,14 @@ class CommandEngine(wiring.Component):
         m.d.sync += bit_i.eq(bit_i_next)
         slot_bit = Signal(rec_bits + depth)  # the write mask of the slot's bits
         m.d.comb += slot_bit.eq(Cat(Const(0, rec_bits), (Const(1, depth) << slot)[:depth]))
-        feed_bit = rb_rd.data[rec_bits:].bit_select(slot, 1)
+        feed_bit = mem_rd.data[rec_bits:].bit_select(slot, 1)
         with m.If(walker.index.valid):  # SPIKES_IN: set the source's bit of the slot
-            m.d.comb += [rb_wr.addr.eq(walker.index.payload), rb_wr.data.eq(-1), rb_wr.en.eq(slot_bit)]
+            m.d.comb += [mem_wr.addr.eq(walker.index.payload), mem_wr.data.eq(-1), mem_wr.en.eq(slot_bit)]
 
         feed_start = Signal()  # feeding starts: the bitmap's first word is read
 
         def feed(then):
-            m.d.sync += [cont.eq(then), slot.eq(now[:sbits] + fed)]
+            m.d.sync += [after_feed.eq(then), slot.eq(now[:sbits] + fed)]
             m.d.comb += [feed_start.eq(1), bit_i_next.eq(0)]
             m.next = "FEED"
 
@@ -258,7 +258,7 @@ class CommandEngine(wiring.Component):
         # (bit_i walks the words: feeding and clearing never overlap)
         clr_all = Signal()
 
-        opcode = desc.opcode
+        opcode = request.opcode
 
         # SPIKES_IN timestep against now + fed: late, or too far ahead
         # ahead = spk_t - (now + fed) in 33 bits: one adder, ~fed as its carry in
@@ -274,8 +274,8 @@ class CommandEngine(wiring.Component):
         # the checks every request gets, from the command table
         m.submodules.request = checks = RequestDecoder(spec, self.length_bits)
         m.d.comb += [
-            checks.request.eq(desc),
-            checks.args.eq(hdr),
+            checks.request.eq(request),
+            checks.args.eq(fixed),
             checks.running.eq(running),
             checks.last_once.eq(last_once),
             checks.last_once_valid.eq(last_once_valid),
@@ -294,9 +294,9 @@ class CommandEngine(wiring.Component):
             with m.Switch(opcode):
                 with case(Opcode.IDENTIFY):
                     m.d.sync += last_once_valid.eq(0)  # a new session
-                    reply(Status.OK, K_IDENT)
+                    reply(Status.OK, ReplyKind.IDENT)
                 with case(Opcode.STATUS):
-                    reply(Status.OK, K_STATUS)
+                    reply(Status.OK, ReplyKind.STATUS)
                 with case(Opcode.WRITE):
                     walk(Walk.WRITE)
                 with case(Opcode.READ):
@@ -326,7 +326,7 @@ class CommandEngine(wiring.Component):
                     with m.If(~have_record | (resend != rec_counter)):
                         reply(Status.SPIKES_GONE)
                     with m.Else():
-                        reply(Status.OK, K_RESEND)
+                        reply(Status.OK, ReplyKind.RESEND)
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -336,11 +336,11 @@ class CommandEngine(wiring.Component):
                     with m.If(resp.kind == Resp.SPIKE):
                         m.d.comb += [
                             self.resp.ready.eq(1),
-                            rb_wr.addr.eq(scount),
-                            rb_wr.data.eq(resp.index[:rec_bits]),
-                            rb_wr.en.eq(Mux(below(scount, n), (1 << rec_bits) - 1, 0)),
+                            mem_wr.addr.eq(spikes_now),
+                            mem_wr.data.eq(resp.index[:rec_bits]),
+                            mem_wr.en.eq(Mux(below(spikes_now, n), (1 << rec_bits) - 1, 0)),
                         ]
-                        m.d.sync += [scount.eq(scount + 1), have_record.eq(0)]
+                        m.d.sync += [spikes_now.eq(spikes_now + 1), have_record.eq(0)]
                     with m.Elif(resp.kind == Resp.STEP_DONE):
                         m.next = "STEP_DONE"
                     with m.Else():
@@ -353,11 +353,11 @@ class CommandEngine(wiring.Component):
                     m.d.sync += held.eq(self.frames.payload.nak == 0)
                     m.next = "HDR"
 
-            with m.State("HDR"):  # the payload's first bytes shift into hdr, zeros past its end
+            with m.State("HDR"):  # the payload's first bytes shift into fixed, zeros past its end
                 with m.If(off == ADDRESS.size):
                     m.next = "DISPATCH"
                 with m.Else():
-                    m.d.sync += hdr.eq(Cat(hdr[8:], Mux(off < length, byte, 0)))
+                    m.d.sync += fixed.eq(Cat(fixed[8:], Mux(off < length, byte, 0)))
                     m.d.comb += advance.eq(1)
 
             with m.State("DISPATCH"):
@@ -386,13 +386,13 @@ class CommandEngine(wiring.Component):
                             m.next = "CLEAR_BITS"
                     with m.Else():  # a READ's reply head (its words follow), or the reply
                         m.d.comb += mark_once.eq(checks.once)  # CLEAR_CONFIG
-                        reply(walker.status, Mux(walker.words, K_READ, K_PLAIN))
+                        reply(walker.status, Mux(walker.words, ReplyKind.READ, ReplyKind.PLAIN))
 
             with m.State("CLEAR_BITS"):
                 m.d.comb += [
-                    rb_wr.addr.eq(bit_i),
-                    rb_wr.data.eq(0),
-                    rb_wr.en.eq(Mux(bit_i == k2, 0, Mux(clr_all, -1 << rec_bits, slot_bit))),
+                    mem_wr.addr.eq(bit_i),
+                    mem_wr.data.eq(0),
+                    mem_wr.en.eq(Mux(bit_i == k2, 0, Mux(clr_all, -1 << rec_bits, slot_bit))),
                 ]
                 m.d.comb += bit_i_next.eq(bit_i + 1)
                 with m.If(bit_i == k2):
@@ -406,12 +406,12 @@ class CommandEngine(wiring.Component):
 
             # -- sending: header and fixed fields, then the tail ----------------------------------
             with m.State("EMIT"):  # the reply encoder sends it
-                with m.If(enc.done):
+                with m.If(replies.done):
                     m.next = "SENT"
-                with m.Elif(enc.words):
+                with m.Elif(replies.words):
                     walk(Walk.READ_WORDS)
             with m.State("SENT"):
-                with m.If(enc.kind == K_OUT):
+                with m.If(replies.kind == ReplyKind.OUT):
                     m.next = "STEP_NEXT"
                 with m.Else():  # the request's reply: its descriptor leaves the FIFO
                     m.d.comb += self.frames.ready.eq(1)
@@ -428,12 +428,12 @@ class CommandEngine(wiring.Component):
                     m.d.comb += bit_i_next.eq(bit_i + 1)
             with m.State("FEED_SEND"):
                 command(Op.INPUT, data=bit_i)
-                m.d.comb += [rb_wr.addr.eq(bit_i), rb_wr.data.eq(0)]
+                m.d.comb += [mem_wr.addr.eq(bit_i), mem_wr.data.eq(0)]
                 with m.If(self.cmd.ready):
-                    m.d.comb += [rb_wr.en.eq(slot_bit), bit_i_next.eq(bit_i + 1)]
+                    m.d.comb += [mem_wr.en.eq(slot_bit), bit_i_next.eq(bit_i + 1)]
                     m.next = "FEED"
             with m.State("FED"):
-                with m.Switch(cont):
+                with m.Switch(after_feed):
                     with m.Case(C_STEP):
                         command(Op.STEP, data=steps)
                         with m.If(self.cmd.ready):
@@ -448,21 +448,21 @@ class CommandEngine(wiring.Component):
                         m.next = "STEP_ACK"
 
             with m.State("STEP_DONE"):  # a timestep ended: its record first
-                with m.If((scount != 0) | (pending_flags != 0)):
+                with m.If((spikes_now != 0) | (pending_flags != 0)):
                     m.d.sync += [
                         rec_counter.eq(records),
                         rec_t.eq(now),
                         rec_flags.eq(pending_flags),
-                        rec_count.eq(scount),
+                        rec_count.eq(spikes_now),
                         have_record.eq(1),
                         any_record.eq(1),
                         pending_flags.eq(0),
                     ]
-                    send(K_OUT)
+                    send(ReplyKind.OUT)
                 with m.Else():
                     m.next = "STEP_NEXT"
             with m.State("STEP_NEXT"):
-                m.d.sync += [now.eq(now + 1), scount.eq(0), fed.eq(0)]
+                m.d.sync += [now.eq(now + 1), spikes_now.eq(0), fed.eq(0)]
                 with m.If(~running & (steps_left != 0)):
                     m.d.sync += steps_left.eq(steps_left - 1)
                 # the next timestep starts as soon as the core has this answer: its inputs first
@@ -491,7 +491,7 @@ class CommandEngine(wiring.Component):
                         flags.eq(0),
                         pending_flags.eq(0),
                         have_record.eq(0),
-                        scount.eq(0),
+                        spikes_now.eq(0),
                         clr_all.eq(1),
                     ]
                     m.d.comb += [bit_i_next.eq(0), mark_once.eq(1)]
@@ -501,6 +501,6 @@ class CommandEngine(wiring.Component):
             raise NotImplementedError(f"the command engine executes no {sorted(op.name for op in missing)}")
         # the shared memory's read port: the input bitmap while feeding, else the record
         feeding = feed_start | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
-        m.d.comb += rb_rd.addr.eq(Mux(feeding, bit_i_next, enc.tail_addr >> 1))
+        m.d.comb += mem_rd.addr.eq(Mux(feeding, bit_i_next, replies.tail_addr >> 1))
         m.d.comb += [self.busy.eq(~fsm.ongoing("IDLE") | stepping), self.running.eq(running)]
         return m
