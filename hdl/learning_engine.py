@@ -317,17 +317,12 @@ class LearningEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += [decay_valid.eq(1), tsel.eq(which), e.eq(e + 1)]
             with m.State("DECAY_DRAIN"):
-                # the last decayed trace is written in this cycle
+                # the last decayed trace is written in this cycle; in a step the decay ran
+                # during the neuron and synapse phases: the walks wait here for their end
                 with m.If(resetting):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
                 with m.Elif(self.go):
-                    m.next = "FETCH"
-                with m.Else():
-                    m.next = "WAIT"
-            with m.State("WAIT"):
-                # the decay ran during propagation: the walks wait for its end
-                with m.If(self.go):
                     m.next = "FETCH"
             with m.State("FETCH"):
                 with m.If(~enabled(mat) | (s == count)):
