@@ -12,21 +12,15 @@ It joins three components (docs/architecture.md, "Adding an opcode"):
 - :class:`~hdl.link.word_walker.WordWalker`: WRITE, READ, CLEAR_CONFIG and SPIKES_IN's
   indices (the engine waits in ``WALK``);
 - :class:`~hdl.link.reply_encoder.ReplyEncoder`: every reply and SPIKES_OUT body (the
-  engine waits in ``EMIT``).
+  engine waits in ``EMIT``);
+- :class:`~hdl.link.input_buffer.InputBuffer`: the input bitmap and the last spike record;
+  before each timestep the engine has it send the core an ``INPUT`` per set bit of the
+  timestep (the engine waits in ``INPUTS``).
 
 What the engine keeps itself (docs/protocol.md, "Gateware"): the timesteps (STEP, RUN,
-HALT, RESET_STATE) and
-
-- the input buffer: one bit per input for each of ``input_depth`` timesteps; before each
-  timestep the engine sends the core an ``INPUT`` per set bit (each source once, however
-  often a SPIKES_IN repeated it) and clears them;
-- the spike record of the last timestep with output spikes (``spike_log`` = 1), the
-  record counter, the sticky and pending flags;
-- the sequence number of the last run-state command (DUPLICATE), the running flag.
-
-The input bitmap and the spike record share one memory (bit-granular writes): word ``i``
-holds the record's ``i``-th neuron in its low bits and input ``i``'s bit of each of the
-``input_depth`` timesteps above them (one iCE40 block RAM for a 256 x 256 core).
+HALT, RESET_STATE: the timestep counter, the steps left, the running flag), the head of
+the last spike record (``spike_log`` = 1), the record counter, the sticky and pending
+flags, and the sequence number of the last run-state command (DUPLICATE).
 
 Differences from the model: a free run is paced by the UART (a record waits for the line
 instead of being dropped), and the spike log holds one record.
@@ -45,12 +39,11 @@ from firmware_host.protocol import (
     SpikeFlag,
     Status,
 )
-from hdl.block_memory import BlockMemory
 from hdl.commands import Op, Resp, command_layout, response_layout
-from hdl.compare import below
 from snn.core_spec import CoreSpec
 
 from .frame_encoder import BODY
+from .input_buffer import Bitmap, InputBuffer
 from .params import LinkParams, identity
 from .reply_encoder import ReplyEncoder, ReplyKind
 from .request_decoder import RequestDecoder, request_layout
@@ -92,18 +85,14 @@ class CommandEngine(wiring.Component):
 
     def elaborate(self, platform):
         spec, params = self.spec, self.params
-        k, n, depth = spec.max_inputs, spec.max_neurons, params.input_depth
-        k2 = 1 << ceil_log2(max(k, 2))  # the input bitmap holds k2 bits per timestep
+        n, depth = spec.max_neurons, params.input_depth
         sbits = ceil_log2(depth)  # depth >= 2
         max_payload = self.identity.max_payload
         m = Module()
 
-        # -- memory: spike record + input bitmap -----------------------------------------------
-        rec_bits = bits_for(n - 1)  # a neuron number
-        record_bits = rec_bits + depth
-        m.submodules.record = rb = BlockMemory(max(n, k2), record_bits, lanes=record_bits, exclusive=False)
-        mem_rd, mem_wr = rb.rd, rb.wr
-        rec_data = mem_rd.data[:rec_bits]
+        # -- the input bitmap and the last spike record ----------------------------------------
+        m.submodules.inputs = inputs = InputBuffer(spec, depth)
+        rec_bits = inputs.rec_bits
 
         # -- request: descriptor, payload bytes, parsed fields --------------------------------
         # the request's descriptor: the FIFO's output, held there until its reply is sent
@@ -189,7 +178,7 @@ class CommandEngine(wiring.Component):
             replies.rec_flags.eq(rec_flags),
             replies.rec_count.eq(rec_count),
             replies.ident_data.eq(self.ident_data),
-            replies.rec_data.eq(rec_data),
+            replies.rec_data.eq(inputs.record_data),
             self.ident_addr.eq(replies.tail_addr),
         ]
         # the encoder's bytes go out, but while a READ's words do (READ_EMIT drives tx)
@@ -236,27 +225,23 @@ class CommandEngine(wiring.Component):
         # feeding the inputs of timestep now + fed to the core, then continuing
         after_feed = Signal(2)
         C_STEP, C_RUN, C_ACK = range(3)
-        bit_i = Signal(range(k2 + 1))
-        bit_i_next = Signal(range(k2 + 1))
-        slot = Signal(sbits)
-        m.d.comb += bit_i_next.eq(bit_i)
-        m.d.sync += bit_i.eq(bit_i_next)
-        slot_bit = Signal(rec_bits + depth)  # the write mask of the slot's bits
-        m.d.comb += slot_bit.eq(Cat(Const(0, rec_bits), (Const(1, depth) << slot)[:depth]))
-        feed_bit = mem_rd.data[rec_bits:].bit_select(slot, 1)
-        with m.If(walker.index.valid):  # SPIKES_IN: set the source's bit of the slot
-            m.d.comb += [mem_wr.addr.eq(walker.index.payload), mem_wr.data.eq(-1), mem_wr.en.eq(slot_bit)]
+        wiring.connect(m, walker.index, inputs.set)  # SPIKES_IN's sources into the bitmap
+        with m.If(inputs.cmd.valid):  # INPUT commands while feeding
+            m.d.comb += [self.cmd.valid.eq(1), self.cmd.payload.eq(inputs.cmd.payload)]
+        m.d.comb += inputs.cmd.ready.eq(self.cmd.ready)
 
-        feed_start = Signal()  # feeding starts: the bitmap's first word is read
+        def bitmap(walk, slot=0):
+            """Start a walk over the input bitmap (goes to INPUTS)."""
+            m.d.comb += [
+                inputs.start.valid.eq(1),
+                inputs.start.payload.walk.eq(walk),
+                inputs.start.payload.slot.eq(slot),
+            ]
+            m.next = "INPUTS"
 
         def feed(then):
-            m.d.sync += [after_feed.eq(then), slot.eq(now[:sbits] + fed)]
-            m.d.comb += [feed_start.eq(1), bit_i_next.eq(0)]
-            m.next = "FEED"
-
-        # clearing the input bitmap (one slot, or all), then continuing
-        # (bit_i walks the words: feeding and clearing never overlap)
-        clr_all = Signal()
+            m.d.sync += after_feed.eq(then)
+            bitmap(Bitmap.FEED, now[:sbits] + fed)
 
         opcode = request.opcode
 
@@ -336,9 +321,9 @@ class CommandEngine(wiring.Component):
                     with m.If(resp.kind == Resp.SPIKE):
                         m.d.comb += [
                             self.resp.ready.eq(1),
-                            mem_wr.addr.eq(spikes_now),
-                            mem_wr.data.eq(resp.index[:rec_bits]),
-                            mem_wr.en.eq(Mux(below(spikes_now, n), (1 << rec_bits) - 1, 0)),
+                            inputs.spike.valid.eq(1),
+                            inputs.spike.payload.pos.eq(spikes_now),
+                            inputs.spike.payload.neuron.eq(resp.index[:rec_bits]),
                         ]
                         m.d.sync += [spikes_now.eq(spikes_now + 1), have_record.eq(0)]
                     with m.Elif(resp.kind == Resp.STEP_DONE):
@@ -381,22 +366,17 @@ class CommandEngine(wiring.Component):
                         with m.Elif(too_far):
                             reply(Status.BUSY)
                         with m.Else():  # set, not add: clear the timestep's bits first
-                            m.d.sync += [slot.eq(spk_t[:sbits]), clr_all.eq(0)]
-                            m.d.comb += bit_i_next.eq(0)
-                            m.next = "CLEAR_BITS"
+                            bitmap(Bitmap.CLEAR_SLOT, spk_t[:sbits])
                     with m.Else():  # a READ's reply head (its words follow), or the reply
                         m.d.comb += mark_once.eq(checks.once)  # CLEAR_CONFIG
                         reply(walker.status, Mux(walker.words, ReplyKind.READ, ReplyKind.PLAIN))
 
-            with m.State("CLEAR_BITS"):
-                m.d.comb += [
-                    mem_wr.addr.eq(bit_i),
-                    mem_wr.data.eq(0),
-                    mem_wr.en.eq(Mux(bit_i == k2, 0, Mux(clr_all, -1 << rec_bits, slot_bit))),
-                ]
-                m.d.comb += bit_i_next.eq(bit_i + 1)
-                with m.If(bit_i == k2):
-                    with m.If(opcode == Opcode.SPIKES_IN):
+            with m.State("INPUTS"):  # a walk over the input bitmap
+                with m.If(inputs.done):
+                    with m.If(inputs.fed):  # the next timestep's inputs are in the core
+                        m.d.sync += fed.eq(1)
+                        m.next = "FED"
+                    with m.Elif(opcode == Opcode.SPIKES_IN):  # its timestep's bits cleared
                         with m.If(spk_count == 0):
                             reply(Status.OK)
                         with m.Else():
@@ -418,20 +398,6 @@ class CommandEngine(wiring.Component):
                     m.next = "IDLE"
 
             # -- timesteps ------------------------------------------------------------------------
-            with m.State("FEED"):  # inputs of now + fed: an INPUT per set bit, clearing it
-                with m.If(bit_i == k2):
-                    m.d.sync += fed.eq(1)
-                    m.next = "FED"
-                with m.Elif(feed_bit & below(bit_i, k)):
-                    m.next = "FEED_SEND"
-                with m.Else():
-                    m.d.comb += bit_i_next.eq(bit_i + 1)
-            with m.State("FEED_SEND"):
-                command(Op.INPUT, data=bit_i)
-                m.d.comb += [mem_wr.addr.eq(bit_i), mem_wr.data.eq(0)]
-                with m.If(self.cmd.ready):
-                    m.d.comb += [mem_wr.en.eq(slot_bit), bit_i_next.eq(bit_i + 1)]
-                    m.next = "FEED"
             with m.State("FED"):
                 with m.Switch(after_feed):
                     with m.Case(C_STEP):
@@ -492,15 +458,12 @@ class CommandEngine(wiring.Component):
                         pending_flags.eq(0),
                         have_record.eq(0),
                         spikes_now.eq(0),
-                        clr_all.eq(1),
                     ]
-                    m.d.comb += [bit_i_next.eq(0), mark_once.eq(1)]
-                    m.next = "CLEAR_BITS"
+                    m.d.comb += mark_once.eq(1)
+                    bitmap(Bitmap.CLEAR_ALL)
         missing = set(REQUESTS) - executed
         if missing:
             raise NotImplementedError(f"the command engine executes no {sorted(op.name for op in missing)}")
-        # the shared memory's read port: the input bitmap while feeding, else the record
-        feeding = feed_start | fsm.ongoing("FEED") | fsm.ongoing("FEED_SEND")
-        m.d.comb += mem_rd.addr.eq(Mux(feeding, bit_i_next, replies.tail_addr >> 1))
+        m.d.comb += inputs.record_addr.eq(replies.tail_addr >> 1)  # the record's neurons, two bytes each
         m.d.comb += [self.busy.eq(~fsm.ongoing("IDLE") | stepping), self.running.eq(running)]
         return m
