@@ -156,9 +156,10 @@ class CommandEngine(wiring.Component):
             self.resp.ready.eq(walker.resp.ready),
         ]
 
-        def walk(kind, then="WALK"):
+        def walk(kind):
+            """Start a walk of the word walker (goes to WALK)."""
             m.d.comb += [walker.start.valid.eq(1), walker.start.payload.walk.eq(kind)]
-            m.next = then
+            m.next = "WALK"
 
         # -- reply: the reply encoder sends it from these registers --------------------------
         m.submodules.replies = replies = ReplyEncoder(
@@ -181,7 +182,7 @@ class CommandEngine(wiring.Component):
             replies.rec_data.eq(inputs.record_data),
             self.ident_addr.eq(replies.tail_addr),
         ]
-        # the encoder's bytes go out, but while a READ's words do (READ_EMIT drives tx)
+        # the encoder's bytes go out, but while the walker sends a READ's words
         wiring.connect(m, replies.body, wiring.flipped(self.tx))
         with m.If(walker.tx.valid):
             m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(walker.tx.payload)]
@@ -212,13 +213,14 @@ class CommandEngine(wiring.Component):
         def step_reply(status):
             reply(status, ReplyKind.STEP)
 
-        def command(op, region_=0, index_=0, data=0):
+        def command(op, data=0):
+            """A core command of the engine's own (STEP, RUN, HALT, RESET_STATE)."""
             payload = self.cmd.payload
             m.d.comb += [
                 self.cmd.valid.eq(1),
                 payload.op.eq(op),
-                payload.region.eq(region_),
-                payload.index.eq(index_),
+                payload.region.eq(0),
+                payload.index.eq(0),
                 payload.data.eq(data),
             ]
 
