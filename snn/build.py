@@ -36,11 +36,14 @@ CHUNK = 1 << 19
 class BuiltNetwork:
     """A network as arrays. ``params[name]`` holds each LIF parameter per neuron (float64).
 
-    Per synapse the build keeps only what the kernels read: ``syn_post`` (int32),
-    ``syn_weight`` (float64, or the dtype asked of :func:`build`) and ``syn_proj`` (the
-    projection, the narrowest int that holds it); per-synapse delays only when a
-    projection gives an array of them. ``syn_exc``, ``syn_rule`` and ``syn_delay`` are
-    derived from the projection on demand (full arrays: for tools, not the hot path).
+    Per synapse the build keeps only what the kernels read: ``syn_post`` (int32) and
+    ``syn_weight`` (float64, or the dtype asked of :func:`build`); per-synapse delays only
+    when a projection gives an array of them. A row holds its projections one after the
+    other (declaration order), so the projection of each synapse is kept per row and
+    projection, not per synapse: row ``k``'s segments ``proj_seg_ptr[k]:proj_seg_ptr[k+1]``
+    are ``proj_seg_len[i]`` synapses of projection ``proj_seg[i]`` each. ``syn_proj``,
+    ``syn_exc``, ``syn_rule`` and ``syn_delay`` are derived from them on demand (full
+    arrays: for tools, not the hot path).
     """
 
     network: Network
@@ -59,7 +62,9 @@ class BuiltNetwork:
     syn_ptr: np.ndarray
     syn_post: np.ndarray  # int32
     syn_weight: np.ndarray
-    syn_proj: np.ndarray  # projection index of each synapse (int8, int16 or int32)
+    proj_seg_ptr: np.ndarray  # int64 (n_pre + 1): each row's segments of one projection
+    proj_seg: np.ndarray  # projection of each segment (int8, int16 or int32)
+    proj_seg_len: np.ndarray  # int32: its number of synapses
     proj_exc: np.ndarray  # bool per projection: excitatory target
     proj_rule: np.ndarray  # int64 per projection: index into ``rules`` or -1 (static)
     proj_delay: np.ndarray  # int64 per projection: its delay, 0 where per-synapse (``syn_delays``)
@@ -74,6 +79,16 @@ class BuiltNetwork:
     def n_synapses(self) -> int:
         """Number of synapses."""
         return int(self.syn_post.size)
+
+    @property
+    def syn_proj(self) -> np.ndarray:
+        """Per synapse: its projection's index (a full array, narrowest int)."""
+        return np.repeat(self.proj_seg, self.proj_seg_len)
+
+    def syn_proj_rows(self, r0: int, r1: int) -> np.ndarray:
+        """The projection index of each synapse of rows ``r0:r1`` (only those synapses)."""
+        i0, i1 = self.proj_seg_ptr[r0], self.proj_seg_ptr[r1]
+        return np.repeat(self.proj_seg[i0:i1], self.proj_seg_len[i0:i1])
 
     @property
     def syn_exc(self) -> np.ndarray:
@@ -106,7 +121,7 @@ class BuiltNetwork:
         if self.syn_delays is not None:
             d = self.syn_delays
             return int(d[0]) if d.size and bool(np.all(d == d[0])) else (1 if not d.size else 0)
-        if not self.syn_proj.size:
+        if not self.n_synapses:
             return 1
         used = np.unique(self.proj_delay[self.proj_size > 0])
         return int(used[0]) if used.size == 1 else 0
@@ -347,6 +362,30 @@ def _chunk_values(value, offset: int, n: int, rng: np.random.Generator) -> np.nd
     return resolve(value, n, rng)
 
 
+def _projection_segments(projs, starts: list[int], counts: list[np.ndarray], n_pre: int):
+    """Each row's synapses as segments of one projection, in declaration order (see BuiltNetwork).
+
+    A row of population P holds one segment per projection leaving P (empty ones included).
+    """
+    by_start: dict[int, list[int]] = {}
+    for index, start in enumerate(starts):
+        by_start.setdefault(start, []).append(index)
+    per_row = np.zeros(n_pre, np.int64)
+    for start, indices in by_start.items():
+        per_row[start : start + counts[indices[0]].size] = len(indices)
+    seg_ptr = np.zeros(n_pre + 1, np.int64)
+    np.cumsum(per_row, out=seg_ptr[1:])
+    seg_proj = np.zeros(int(seg_ptr[-1]), np.min_scalar_type(-max(len(projs), 1)))
+    seg_len = np.zeros(int(seg_ptr[-1]), np.int32)
+    for start, indices in by_start.items():
+        n = counts[indices[0]].size
+        base = seg_ptr[start]
+        for k, index in enumerate(indices):  # segment k of each row of this population
+            seg_proj[base + k : base + k + n * len(indices) : len(indices)] = index
+            seg_len[base + k : base + k + n * len(indices) : len(indices)] = counts[index]
+    return seg_ptr, seg_proj, seg_len
+
+
 def _synapses(net: Network, lif_slices, source_slices, n_neurons: int, n_sources: int, weight_dtype) -> dict:
     """The synapses in CSR order, built in place in two passes over each projection's pairs.
 
@@ -363,15 +402,20 @@ def _synapses(net: Network, lif_slices, source_slices, n_neurons: int, n_sources
         for p in projs
     ]
     row_counts = np.zeros(n_pre, np.int64)
+    proj_counts = []  # per projection: synapses of each of its rows
     weight_rngs, sizes = [], []
     for index, proj in enumerate(projs):
         where = f"projection {proj.name!r}"
         pre_n = net.population(proj.pre).n
         rng = _projection_rng(net, index)
         n_syn = 0
+        counts = np.zeros(pre_n, np.int64)
         for pre, _ in _pair_chunks(net, index, rng):
-            row_counts[starts[index] : starts[index] + pre_n] += np.bincount(pre, minlength=pre_n)
+            counts += np.bincount(pre, minlength=pre_n)
             n_syn += pre.size
+        row_counts[starts[index] : starts[index] + pre_n] += counts
+        proj_counts.append(counts.astype(np.int32))
+        del counts
         for what, value in (("weights", proj.weight), ("delays", proj.delay)):
             if isinstance(value, np.ndarray) and value.size != n_syn:
                 raise NetworkError(f"{where}: shape mismatch, {value.size} {what} for {n_syn} synapses")
@@ -383,7 +427,8 @@ def _synapses(net: Network, lif_slices, source_slices, n_neurons: int, n_sources
     del row_counts
     post_out = np.empty(n_syn, np.int32)
     weight_out = np.empty(n_syn, weight_dtype)
-    proj_out = np.empty(n_syn, np.min_scalar_type(-max(len(projs), 1)))
+    seg_ptr, seg_proj, seg_len = _projection_segments(projs, starts, proj_counts, n_pre)
+    del proj_counts
     rules: list[STDPRule] = []
     proj_rule = np.full(len(projs), -1, np.int64)
     proj_delay = np.zeros(len(projs), np.int64)
@@ -425,7 +470,6 @@ def _synapses(net: Network, lif_slices, source_slices, n_neurons: int, n_sources
             fill[starts[index] : starts[index] + pre_n] += np.bincount(pre, minlength=pre_n)
             post_out[pos] = post + post_start
             weight_out[pos] = w
-            proj_out[pos] = index
             if delays_out is not None:
                 delays_out[pos] = d if d is not None else proj_delay[index]
             offset += n
@@ -434,7 +478,9 @@ def _synapses(net: Network, lif_slices, source_slices, n_neurons: int, n_sources
         syn_ptr=ptr,
         syn_post=post_out,
         syn_weight=weight_out,
-        syn_proj=proj_out,
+        proj_seg_ptr=seg_ptr,
+        proj_seg=seg_proj,
+        proj_seg_len=seg_len,
         proj_exc=np.array([p.target == "exc" for p in projs], bool),
         proj_rule=proj_rule,
         proj_delay=proj_delay,

@@ -25,7 +25,9 @@ def test_cuba_is_built_at_final_dtypes_and_shared_with_the_kernels():
     sim = Simulator(cuba(3000, duration=10.0), dtype="float32", threads=2, progress=False)
     b = sim.built
     assert b.syn_post.dtype == np.int32 and b.syn_weight.dtype == np.float32
-    assert b.syn_proj.itemsize == 1 and b.syn_delays is None
+    assert b.syn_delays is None  # the projection is kept per row and projection, not per synapse:
+    assert b.proj_seg.itemsize == 1 and b.proj_seg.size == 2 * b.n_neurons  # 2 projections leave each row
+    assert np.array_equal(b.syn_proj_rows(10, 20), b.syn_proj[b.syn_ptr[10] : b.syn_ptr[20]])
     assert sim._seg_par.shape[0] == 1  # one parameter set: one segment
     # rows are in layout order already: no order array, the kernels read the built arrays
     assert sim.syn.order is None

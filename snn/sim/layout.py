@@ -142,7 +142,7 @@ def synapse_layout(built: BuiltNetwork, n_parts: int = 1) -> SynapseLayout:
     for r0, r1 in _row_batches(ptr, CHUNK):
         s0, s1 = int(ptr[r0]), int(ptr[r1])
         post = built.syn_post[s0:s1]
-        piece = 2 * np.searchsorted(cuts[1:-1], post, side="right") + inh_of_proj[built.syn_proj[s0:s1]]
+        piece = 2 * np.searchsorted(cuts[1:-1], post, side="right") + inh_of_proj[built.syn_proj_rows(r0, r1)]
         key = np.repeat(np.arange(r1 - r0, dtype=np.int64), np.diff(ptr[r0 : r1 + 1])) * width + piece
         counts = np.bincount(key, minlength=(r1 - r0) * width).reshape(r1 - r0, width)
         np.cumsum(counts, axis=1, out=bounds[r0:r1, 1:])
@@ -186,7 +186,7 @@ def _plastic_indices(built: BuiltNetwork, order: np.ndarray | None, post: np.nda
         return dict(pre_ptr=np.zeros(n_pre + 1, np.int64), pre_pos=empty, pre_rule=empty,
                     post_ptr=np.zeros(built.n_neurons + 1, np.int64), post_pos=empty, post_pre=empty,
                     post_rule=empty)  # fmt: skip
-    proj = built.syn_proj if order is None else built.syn_proj[order]
+    proj = built.syn_proj if order is None else built.syn_proj[order]  # a full array: plastic networks only
     rule = built.proj_rule[proj]
     plastic = np.flatnonzero(rule >= 0)  # layout positions, grouped by pre already
     pre = np.searchsorted(built.syn_ptr, plastic, side="right") - 1  # rows keep their synapses
