@@ -136,6 +136,8 @@ class Controller(wiring.Component):
                         # the learning engine decays its traces during the neuron and synapse
                         # phases; its walks wait for the LEARN phase
                         self.learn_start.eq(spec.stdp),
+                        # two lanes: the synapse engine walks the inputs' rows meanwhile
+                        self.synapse_start.eq(spec.lanes == 2),
                     ]
                     m.next = "NEURON"
                 with m.Else():
@@ -186,7 +188,7 @@ class Controller(wiring.Component):
             with m.State("NEURON"):
                 m.d.comb += self.phase.eq(Phase.NEURON)
                 with m.If(self.neuron_done):
-                    m.d.sync += self.synapse_start.eq(1)
+                    m.d.sync += self.synapse_start.eq(spec.lanes == 1)
                     m.next = "SYNAPSE"
             with m.State("SYNAPSE"):
                 m.d.comb += self.phase.eq(Phase.SYNAPSE)

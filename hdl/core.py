@@ -113,6 +113,7 @@ class Core(wiring.Component):
             ctrl.neuron_done.eq(neuron.done),
             ctrl.spike_count.eq(neuron.spike_count),
             synapse.start.eq(ctrl.synapse_start),
+            synapse.spikes_ready.eq(stepping[Phase.SYNAPSE]),
             ctrl.synapse_done.eq(synapse.done),
         ]
         for engine in [synapse, *learns]:
@@ -169,10 +170,11 @@ class Core(wiring.Component):
             mems[f"neuron{width}"] = (n, width * len(fields), len(fields))
             for lane, key in enumerate(fields):
                 home[key] = (f"neuron{width}", lane, width)
-        P = spec.lanes  # two lanes: the accumulators of two neurons per word
+        P = spec.lanes  # two lanes: the accumulators of two neurons per word, in two sets
+        if P == 1:
+            mems["acc"] = (n, acc.size, 1)
         mems.update(
             {
-                "acc": (n // P, P * acc.size, P),
                 "spikes": (n, addr_width(n), 1),
                 "inputs": (2 * k, addr_width(k), 1),
                 "ff": (k * n, spec.weight_bits, 1),
@@ -284,11 +286,38 @@ class Core(wiring.Component):
                 neuron_acc_wr.data.eq(Cat(neuron.acc_wr.data, neuron.acc_wr.data)),
                 neuron_acc_wr.en.eq(Mux(neuron.acc_wr.addr[0], 0b10, 0b01) & neuron.acc_wr.en.replicate(2)),
             ]
-        users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron_acc_rd)]
-        users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron_acc_wr)]
+        # the synapse engine reads its row lists and weights in the synapse phase (two lanes:
+        # from the step's start, the inputs' rows during the neuron phase)
+        propagating = stepping[Phase.SYNAPSE] | (stepping[Phase.NEURON] if P == 2 else 0)
+        if P == 1:
+            users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron_acc_rd)]
+            users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron_acc_wr)]
+        else:
+            # two sets of accumulators: the neuron engine delivers set ``fresh`` (filled in the
+            # step before) while the synapse engine fills the other; they swap at each step's
+            # start; a reset pass clears both
+            fresh = Signal()
+            with m.If(ctrl.neuron_start & ~ctrl.reset):
+                m.d.sync += fresh.eq(~fresh)
+            sets = []
+            for b in range(2):
+                mem = m.submodules[f"mem_acc{b}"] = BlockMemory(n // P, P * acc.size, P, exclusive=False)
+                sets.append(mem)
+                reads, writes = fresh == b, (fresh == b) | stepping[Phase.RESET]
+                m.d.comb += [
+                    mem.rd.addr.eq(Mux(reads, neuron_acc_rd.addr, synapse.acc_rd.addr)),
+                    mem.rd.en.eq(Mux(reads, neuron_acc_rd.en, synapse.acc_rd.en)),
+                    mem.wr.addr.eq(Mux(writes, neuron_acc_wr.addr, synapse.acc_wr.addr)),
+                    mem.wr.data.eq(Mux(writes, neuron_acc_wr.data, synapse.acc_wr.data)),
+                    mem.wr.en.eq(Mux(writes, neuron_acc_wr.en, synapse.acc_wr.en)),
+                ]
+            m.d.comb += [
+                neuron_acc_rd.data.eq(Mux(fresh, sets[1].rd.data, sets[0].rd.data)),
+                synapse.acc_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data)),
+            ]
         users["spikes"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.spikes_rd)]
         users["spikes"]["wr"] = [(None, neuron.spike_wr)]
-        users["inputs"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.inputs_rd)]
+        users["inputs"]["rd"] = [(propagating, synapse.inputs_rd)]
         users["inputs"]["wr"] = [(None, ctrl.inputs_wr)]
         for name in ("ff", "rec"):
             if P == 1:
@@ -328,7 +357,7 @@ class Core(wiring.Component):
                     pair = getattr(synapse, f"{name}_rd")
                     m.d.comb += [
                         mem.rdp.addr.eq(pair.addr),
-                        mem.rdp.en.eq(pair.en & stepping[Phase.SYNAPSE]),
+                        mem.rdp.en.eq(pair.en & propagating),
                         pair.data.eq(mem.rdp.data),
                     ]
             else:

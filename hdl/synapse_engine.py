@@ -13,6 +13,10 @@ Two lanes (``CoreSpec.lanes == 2``): the weights of columns ``2c`` and ``2c + 1`
 one read (the two banks of :class:`hdl.weight_memory.WeightMemory`, ``pair``), and the
 accumulators are stored two neurons a word (even neuron in the low half, a write enable
 per half), so a cycle adds two weights: ``(ceil(n_neurons / 2) + 2)`` cycles per source.
+The accumulators are then two sets (the core's, one per step parity): the engine starts
+with the neuron engine and walks the input spikes' rows first, into the set the neuron
+engine does not read, then waits for ``spikes_ready`` (the neuron engine is done) and
+walks the neuron spikes' rows.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class SynapseEngine(wiring.Component):
             {
                 "start": In(1),
                 "done": Out(1),
+                # two lanes: the spike list is complete (the inputs' rows go first)
+                "spikes_ready": In(1, init=1),
                 "n_neurons": In(range(n + 1)),
                 "spike_count": In(range(n + 1)),
                 "input_count": In(range(k + 1)),
@@ -105,16 +111,23 @@ class SynapseEngine(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [from_inputs.eq(0), s.eq(0)]
+                    m.d.sync += [from_inputs.eq(P == 2), s.eq(0)]
                     m.next = "FETCH"
             with m.State("FETCH"):
                 # the list read of entry s is issued by the comb address above
                 with m.If(s == count):
                     m.d.sync += s.eq(0)
-                    with m.If(from_inputs):
-                        m.next = "DRAIN"
-                    with m.Else():
-                        m.d.sync += from_inputs.eq(1)
+                    if P == 1:  # the neuron spikes' rows, then the inputs'
+                        with m.If(from_inputs):
+                            m.next = "DRAIN"
+                        with m.Else():
+                            m.d.sync += from_inputs.eq(1)
+                    else:  # the inputs' rows, then the neuron spikes' when they are known
+                        with m.If(from_inputs):
+                            m.d.sync += from_inputs.eq(0)
+                            m.next = "WAIT_SPIKES"
+                        with m.Else():
+                            m.next = "DRAIN"
                 with m.Else():
                     m.next = "ROW"
             with m.State("ROW"):
@@ -132,6 +145,10 @@ class SynapseEngine(wiring.Component):
                 with m.If(j + 1 == length):
                     m.d.sync += s.eq(s + 1)
                     m.next = "FETCH"
+            if P == 2:
+                with m.State("WAIT_SPIKES"):
+                    with m.If(self.spikes_ready):
+                        m.next = "FETCH"
             with m.State("DRAIN"):
                 m.d.sync += self.done.eq(1)
                 m.next = "IDLE"

@@ -41,9 +41,14 @@ def step_cycles(
     """
     n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
     # the neuron engine (6 cycles per neuron), then the synapse engine: one weight per cycle
-    # (two lanes: two), 2 per row to fetch it
-    before_learn = 6 * n + (s + i) * (-(-n // lanes) + 2)
-    cycles = STEP_OVERHEAD + before_learn
+    # (two lanes: two), 2 per row to fetch it; two lanes: the inputs' rows during the
+    # neuron engine's pass (``phases``: from the step's start to the synapse engine's end)
+    row = -(-n // lanes) + 2
+    if lanes == 1:
+        phases = 6 * n + (s + i) * row + OVERLAP_OFFSET
+    else:
+        phases = max(i * row + 6, 6 * n + 7) + s * row
+    cycles = STEP_OVERHEAD - OVERLAP_OFFSET + phases
     cycles += 2 * s  # output: one SPIKE response per 2 cycles
     if stdp:
         cycles += learn_cycles(
@@ -59,7 +64,7 @@ def step_cycles(
             rec_rule=rec_rule,
             banked=banked,
             lanes=lanes,
-            overlap=before_learn + OVERLAP_OFFSET,
+            overlap=phases,
         )
     return cycles
 
