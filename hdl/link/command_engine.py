@@ -7,8 +7,10 @@ record to the frame encoder. Frames are executed one at a time, in order.
 
 It joins three components (docs/architecture.md, "Adding an opcode"):
 
+- :class:`~hdl.link.request_reader.RequestReader`: the request's payload from the request
+  buffer: its fixed fields (the engine waits in ``HDR``), then a byte stream to the walker;
 - :class:`~hdl.link.request_decoder.RequestDecoder`: the checks of the command table for
-  the request, once its fixed fields are fetched (state ``HDR``): a verdict;
+  the request and its fixed fields: a verdict;
 - :class:`~hdl.link.word_walker.WordWalker`: WRITE, READ, CLEAR_CONFIG and SPIKES_IN's
   indices (the engine waits in ``WALK``);
 - :class:`~hdl.link.reply_encoder.ReplyEncoder`: every reply and SPIKES_OUT body (the
@@ -33,7 +35,6 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for, ceil_log2
 
 from firmware_host.protocol import (
-    ADDRESS,
     REQUESTS,
     Opcode,
     SpikeFlag,
@@ -47,6 +48,7 @@ from .input_buffer import Bitmap, InputBuffer
 from .params import LinkParams, identity
 from .reply_encoder import ReplyEncoder, ReplyKind
 from .request_decoder import RequestDecoder, request_layout
+from .request_reader import RequestReader
 from .word_walker import Walk, WordWalker
 
 # the word loop tells READ from WRITE by the opcode's bit 0
@@ -97,16 +99,11 @@ class CommandEngine(wiring.Component):
         # -- request: descriptor, payload bytes, parsed fields --------------------------------
         # the request's descriptor: the FIFO's output, held there until its reply is sent
         request = self.frames.payload
-        held = Signal()  # the request's payload is still in the buffer
-        abits = self.ptr_bits - 1
-        off = Signal(abits)  # payload byte offset; the buffer reads one ahead, so byte = payload[off]
-        off_next = Signal(abits)
-        m.d.comb += off_next.eq(off)
-        m.d.sync += off.eq(off_next)
-        m.d.comb += self.buffer.addr.eq(self.released + off_next)
-        byte = self.buffer.data
-        fixed = Signal(8 * ADDRESS.size)  # the first bytes of the payload
         length = request.length
+        m.submodules.reader = reader = RequestReader(ptr_bits=self.ptr_bits, length_bits=self.length_bits)
+        wiring.connect(m, wiring.flipped(self.buffer), reader.buffer)
+        m.d.comb += [self.released.eq(reader.released), reader.length.eq(length)]
+        fixed = reader.fixed  # the fixed fields (the payload's first bytes)
         steps = fixed[0:32]  # STEP
         spk_t, spk_count = fixed[0:32], fixed[32:48]  # SPIKES_IN
         resend = fixed[0:16]  # SPIKES_RESEND
@@ -136,8 +133,6 @@ class CommandEngine(wiring.Component):
             walker.args.eq(fixed),
             walker.length.eq(length),
             walker.read.eq(request.opcode[0]),  # READ, or WRITE (the only other walk that reads it)
-            walker.payload.valid.eq(1),
-            walker.payload.payload.eq(byte),
             walker.cmd.ready.eq(self.cmd.ready),
             walker.resp.valid.eq(self.resp.valid),
             walker.resp.payload.eq(self.resp.payload),
@@ -145,11 +140,8 @@ class CommandEngine(wiring.Component):
         ]
         # the walker's payload bytes, commands, answers and READ bytes: the FSM's states
         # that drive these themselves never meet a walk
-        advance = Signal()  # the next payload byte (HDR, or the walker took one)
-        with m.If(advance | walker.payload.ready):
-            m.d.comb += off_next.eq(off + 1)
-        with m.If(walker.seek):
-            m.d.comb += off_next.eq(walker.seek_to)
+        wiring.connect(m, reader.payload, walker.payload)
+        m.d.comb += [reader.seek.eq(walker.seek), reader.seek_to.eq(walker.seek_to)]
         m.d.comb += [
             self.cmd.valid.eq(walker.cmd.valid),
             self.cmd.payload.eq(walker.cmd.payload),
@@ -192,8 +184,7 @@ class CommandEngine(wiring.Component):
         mark_once = Signal()  # a run-state command: its seq is the last one
         with m.If(mark_once):
             m.d.sync += [last_once.eq(request.seq), last_once_valid.eq(1)]
-        with m.If(do_release & held):
-            m.d.sync += [self.released.eq(self.released + request.length), held.eq(0)]
+        m.d.comb += reader.release.eq(do_release)
 
         def send(kind, status=None):
             """Start sending a frame of kind ``kind`` (goes to EMIT)."""
@@ -336,16 +327,12 @@ class CommandEngine(wiring.Component):
                     m.d.sync += stepping.eq(0)
                     step_reply(Status.OK)
                 with m.Elif(~stepping & self.frames.valid):
-                    m.d.comb += off_next.eq(0)
-                    m.d.sync += held.eq(self.frames.payload.nak == 0)
+                    m.d.comb += [reader.start.valid.eq(1), reader.start.payload.held.eq(request.nak == 0)]
                     m.next = "HDR"
 
-            with m.State("HDR"):  # the payload's first bytes shift into fixed, zeros past its end
-                with m.If(off == ADDRESS.size):
+            with m.State("HDR"):  # the reader fetches the fixed fields
+                with m.If(reader.fetched):
                     m.next = "DISPATCH"
-                with m.Else():
-                    m.d.sync += fixed.eq(Cat(fixed[8:], Mux(off < length, byte, 0)))
-                    m.d.comb += advance.eq(1)
 
             with m.State("DISPATCH"):
                 with m.If(checks.status == Status.OK):
