@@ -63,7 +63,7 @@ def peer_versions(python: Path | None) -> str:
 
 
 def machine_line(threads: list[int], peers_python: Path | None = None) -> str:
-    """``CPU, cores (threads used), caches; date; versions`` in one line."""
+    """``CPU, cores (threads used), caches; date and load average now; versions`` in one line."""
     import numba
     import numpy
 
@@ -72,7 +72,11 @@ def machine_line(threads: list[int], peers_python: Path | None = None) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = ""
     if hasattr(os, "getloadavg"):
-        load = f", load average {os.getloadavg()[0]:.1f} at start"
+        # the CLI calls this after the runs: the 5- and 15-minute averages cover them
+        one, five, fifteen = os.getloadavg()
+        load = (
+            f", load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) when the table was made"
+        )
     ours = f"snn {__version__}, Python {platform.python_version()}, numpy {numpy.__version__}, numba {numba.__version__}"
     peers = peer_versions(peers_python)
     return (
