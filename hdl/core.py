@@ -341,6 +341,7 @@ class Core(wiring.Component):
         users["spikes"]["rd"].append((None, ctrl.spikes_rd))
 
         read_data = {}
+        weight_mems = []
         exclusive = {f"neuron{width}" for width in groups} | {
             "spikes",
             "spikes2",
@@ -351,7 +352,12 @@ class Core(wiring.Component):
             if name in ("ff", "rec"):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
                 # two checkerboard banks when max_neurons (the row length) is a power of two
-                mem = m.submodules[f"mem_{name}"] = WeightMemory(depth, width, stride=n, pair=P == 2)
+                # one lane: the two matrices' bank address multiplexers are one (``shared``:
+                # only one engine writes, one matrix at a time)
+                mem = m.submodules[f"mem_{name}"] = WeightMemory(
+                    depth, width, stride=n, pair=P == 2, shared=P == 1
+                )
+                weight_mems.append(mem)
                 wr, rd = mem.wr, mem.rd
                 if P == 2:  # propagation: the synapse engine's pair reads
                     pair = getattr(synapse, f"{name}_rd")
@@ -391,6 +397,10 @@ class Core(wiring.Component):
             self._share(m, rd, chain_rd, write=False)
             self._share(m, wr, chain_wr, write=True)
             read_data[name] = rd.data
+
+        for mem in weight_mems:
+            if mem.shared:
+                m.d.comb += mem.wr_busy.eq(weight_mems[0].wr.en | weight_mems[1].wr.en)
 
         # -- registers written by the command path ---------------------------------------------
         def above(value, limit):

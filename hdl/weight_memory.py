@@ -35,7 +35,7 @@ from __future__ import annotations
 from amaranth.hdl import Array, Cat, ClockSignal, Const, Instance, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import ReadPort, WritePort
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 
 from .block_memory import BlockMemory
 from .memories import addr_width
@@ -72,7 +72,9 @@ class WeightMemory(wiring.Component):
     the row length, a power of two for two banks (see the module's docstring).
     """
 
-    def __init__(self, depth: int, width: int, stride: int | None = None, *, pair: bool = False):
+    def __init__(
+        self, depth: int, width: int, stride: int | None = None, *, pair: bool = False, shared=False
+    ):
         if width > SPRAM_BITS:
             raise ValueError(f"WeightMemory words are at most {SPRAM_BITS} bits, got {width}")
         self.depth, self.width = depth, width
@@ -88,7 +90,18 @@ class WeightMemory(wiring.Component):
         }
         if pair:
             members["rdp"] = Out(ReadPort.Signature(addr_width=aw - 1, shape=unsigned(2 * width)))
+        # ``shared``: ``wr_busy`` says a write happens at ``wr.addr`` in this or another memory
+        # with the same addresses (the core's other matrix, whose writes go to one of the two
+        # at a time): a bank that either writes takes the write address, so the two
+        # memories' address multiplexers are the same logic (merged by the synthesis) and a
+        # read of that bank is lost
+        self.shared = shared
+        if shared:
+            members["wr_busy"] = In(1)
         super().__init__(members)
+
+    def _busy(self):
+        return self.wr_busy if self.shared else self.wr.en
 
     def _pair_data(self, m, bank_outs):
         """``rdp.data`` from the banks' read data (width bits each): the even column's weight
@@ -125,7 +138,10 @@ class WeightMemory(wiring.Component):
                     mem.rd.en.eq(self.rdp.en | (self.rd.en & (rbank == b))),
                 ]
             else:
-                m.d.comb += [mem.rd.addr.eq(inner(self.rd.addr)), mem.rd.en.eq(self.rd.en & (rbank == b))]
+                reads = self.rd.en & (rbank == b)
+                if self.shared:
+                    reads &= ~(self.wr_busy & (wbank == b))
+                m.d.comb += [mem.rd.addr.eq(inner(self.rd.addr)), mem.rd.en.eq(reads)]
             m.d.comb += [
                 mem.wr.addr.eq(inner(self.wr.addr)),
                 mem.wr.data.eq(self.wr.data),
@@ -173,7 +189,7 @@ class WeightMemory(wiring.Component):
             if self.pair:
                 reads = reads | self.rdp.en
             word = Signal(len(wword), name=f"bank{b}_word")
-            m.d.comb += word.eq(Mux(writes, wword, rword))
+            m.d.comb += word.eq(Mux(self._busy() & (wbank == b), wword, rword))
             sub = word[14:] if per_bank > 1 else Signal()
             for s in range(per_bank):
                 dout = Signal(SPRAM_BITS, name=f"spram{b}_{s}_dout")
@@ -195,7 +211,7 @@ class WeightMemory(wiring.Component):
         rsub = rword[14:] if per_bank > 1 else Signal()
         which = Signal(range(len(outs)))
         byte_q = Signal()
-        lost = self.wr.en & (wbank == rbank)
+        lost = self._busy() & (wbank == rbank)
         with m.If(self.rd.en & ~lost):
             m.d.sync += [which.eq(rbank * per_bank + rsub), byte_q.eq(rbyte)]
         out = Signal(SPRAM_BITS)

