@@ -279,9 +279,6 @@ class Core(wiring.Component):
             m.d.comb += [
                 neuron_acc_rd.addr.eq(neuron.acc_rd.addr[1:]),
                 neuron_acc_rd.en.eq(neuron.acc_rd.en),
-                neuron.acc_rd.data.eq(
-                    Mux(odd, neuron_acc_rd.data[acc.size :], neuron_acc_rd.data[: acc.size])
-                ),
                 neuron_acc_wr.addr.eq(neuron.acc_wr.addr[1:]),
                 neuron_acc_wr.data.eq(Cat(neuron.acc_wr.data, neuron.acc_wr.data)),
                 neuron_acc_wr.en.eq(Mux(neuron.acc_wr.addr[0], 0b10, 0b01) & neuron.acc_wr.en.replicate(2)),
@@ -312,7 +309,13 @@ class Core(wiring.Component):
                     mem.wr.en.eq(Mux(writes, neuron_acc_wr.en, synapse.acc_wr.en)),
                 ]
             m.d.comb += [
-                neuron_acc_rd.data.eq(Mux(fresh, sets[1].rd.data, sets[0].rd.data)),
+                # the neuron engine's accumulator: one 4:1 multiplexer (set, half), not two
+                # 2:1 in a row (the delivery behind it is the ECP5 build's critical path)
+                neuron.acc_rd.data.eq(
+                    Array(mem.rd.data[h * acc.size : (h + 1) * acc.size] for mem in sets for h in range(2))[
+                        Cat(odd, fresh)
+                    ]
+                ),
                 synapse.acc_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data)),
             ]
         users["spikes"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.spikes_rd)]
