@@ -134,11 +134,14 @@ def names_lanes(args) -> bool:
 
 def run_build(args, spec) -> int:
     """``snn hdl build``: a bitstream (ECP5, iCE40) or Verilog + XDC (Xilinx). The core has
-    the board's ``lanes`` unless the CoreSpec names them."""
+    the board's ``lanes`` unless the CoreSpec names them (or ``max_neurons`` is not a power
+    of two: one lane)."""
     from dataclasses import replace
 
+    from hdl.weight_memory import banked
+
     board = boards.get(args.board)
-    if not names_lanes(args):
+    if not names_lanes(args) and banked(spec.max_neurons):  # (two lanes need two banks)
         spec = replace(spec, lanes=board.lanes)
     out = args.output or Path("build") / board.name
     clock_hz = round(args.clock_mhz * 1e6) if args.clock_mhz else None

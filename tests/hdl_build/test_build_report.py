@@ -149,3 +149,28 @@ def test_two_lanes_figures_and_board_defaults():
     assert names_lanes(args) and not names_lanes(argparse.Namespace(spec_json="{}", target=None))
     with pytest.raises(NetworkError, match="lanes"):
         CoreSpec(lanes=3)
+
+
+def test_board_lanes_only_with_two_banks(tmp_path, monkeypatch):
+    """A ULX3S build of a core whose max_neurons is not a power of two keeps one lane."""
+    import argparse
+
+    from hdl.fpga import command
+
+    class Built(Exception):
+        pass
+
+    seen = []
+
+    def fake_build(spec, *args, **kwargs):
+        seen.append(spec)
+        raise Built
+
+    monkeypatch.setattr(command, "build", fake_build)
+    for neurons, lanes in ((12, 1), (16, 2)):
+        args = argparse.Namespace(
+            board="ulx3s-85f", spec_json="{}", target=None, output=tmp_path, clock_mhz=None, baud=1_000_000
+        )
+        with pytest.raises(Built):
+            command.run_build(args, CoreSpec(max_inputs=8, max_neurons=neurons))
+        assert seen[-1].lanes == lanes
