@@ -81,6 +81,20 @@ class DeviceModel:
         # one handler per row of the command table: ``_<name>(*fields, tail)``
         self._handlers = {op: getattr(self, f"_{op.name.lower()}") for op in REQUESTS}
 
+    @classmethod
+    def advertising(cls, spec: CoreSpec, identity: Identity) -> DeviceModel:
+        """A model of ``spec`` that advertises ``identity``'s clock, baud and buffer sizes
+        (those of an RTL core), so that the two answer every request byte for byte alike."""
+        return cls(
+            spec,
+            credits=identity.credits,
+            max_payload=identity.max_payload,
+            input_depth=identity.input_depth,
+            spike_log=identity.spike_log,
+            clock_hz=identity.clock_hz,
+            baud=identity.baud,
+        )
+
     # -- the byte interface ---------------------------------------------------------------
     def exchange(self, received: bytes) -> bytes:
         """Consume received bytes; return the bytes to transmit. With nothing received

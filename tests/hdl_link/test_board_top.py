@@ -31,10 +31,7 @@ def conversation() -> list[bytes]:
 
 def model_replies() -> list[bytes]:
     ident = identity(SPEC, PARAMS)
-    model = DeviceModel(
-        SPEC, credits=ident.credits, max_payload=ident.max_payload, input_depth=ident.input_depth,
-        spike_log=ident.spike_log, clock_hz=ident.clock_hz, baud=ident.baud,
-    )  # fmt: skip
+    model = DeviceModel.advertising(SPEC, ident)
     return [model.exchange(frame) for frame in conversation()]
 
 

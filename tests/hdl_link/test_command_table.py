@@ -118,15 +118,7 @@ def make_pair():
 
     rtl = RtlDevice(SPEC)
     ident = identity(SPEC, rtl.params)
-    model = DeviceModel(
-        SPEC,
-        credits=ident.credits,
-        max_payload=ident.max_payload,
-        input_depth=ident.input_depth,
-        spike_log=ident.spike_log,
-        clock_hz=ident.clock_hz,
-        baud=ident.baud,
-    )
+    model = DeviceModel.advertising(SPEC, ident)
     return rtl, model
 
 

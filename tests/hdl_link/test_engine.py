@@ -46,15 +46,7 @@ class Pair:
     def __init__(self, spec: CoreSpec):
         self.rtl = RtlDevice(spec)
         ident = identity(spec, self.rtl.params)
-        self.model = DeviceModel(
-            spec,
-            credits=ident.credits,
-            max_payload=ident.max_payload,
-            input_depth=ident.input_depth,
-            spike_log=ident.spike_log,
-            clock_hz=ident.clock_hz,
-            baud=ident.baud,
-        )
+        self.model = DeviceModel.advertising(spec, ident)
         self.ident = ident
         self.seq = 0
         self.records: list[SpikeRecord] = []
