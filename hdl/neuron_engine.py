@@ -19,34 +19,14 @@ engine tests' memories) gives the same result. ``6 * n_neurons + 2`` cycles per 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
+from .arith import clip, fits, sat, trunc
 from .memories import acc_layout, addr_width, param_layout, read_port, state_layout, write_port
-
-
-def fits(x: Value, bits: int) -> Value:
-    """Whether signed ``x`` fits ``bits`` bits: its bits from ``bits - 1`` up all equal."""
-    top = x[bits - 1 :]
-    return top.all() | ~top.any()
-
-
-def clip(x: Value, bits: int, inside: Value, negative: Value) -> Value:
-    """``x[:bits]`` if ``inside``, else the end of the signed ``bits``-bit range on the ``negative`` side."""
-    return Mux(inside, x[:bits], Cat(~negative.replicate(bits - 1), negative)).as_signed()
-
-
-def sat(x: Value, bits: int) -> Value:
-    """``sat_B(x)`` of docs/core-arithmetic.md (``x`` signed), by its top bits: no comparator."""
-    return clip(x, bits, fits(x, bits), x[-1])
-
-
-def trunc(x: Value, k: int, bits: int) -> Value:
-    """``trunc_k(x)`` (``x`` signed) to ``bits`` bits: ``x >> k``, plus 1 if negative with a remainder."""
-    return (x[k : k + bits].as_signed() + (x[-1] & x[:k].any()))[:bits].as_signed()
 
 
 class NeuronEngine(wiring.Component):
