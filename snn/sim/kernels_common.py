@@ -16,10 +16,10 @@ runs one part of the synapses per thread (layout.py: each part writes only its o
 targets). Both give the same numbers as one thread, bit for bit: the update is per
 neuron, and every target receives its inputs in the same order.
 
-Caution when editing: numba's on-disk cache of ``run_chunk`` and ``run_chunk_lockstep``
-(kernels_float.py, kernels_fixed.py) embeds these functions and those of sync.py but is
-only invalidated by changes to its own file; after editing this module or sync.py, delete
-``snn/sim/__pycache__/*.nbi`` and ``*.nbc``.
+numba's on-disk cache of ``run_chunk`` and ``run_chunk_lockstep`` (kernels_float.py,
+kernels_fixed.py) embeds these functions and those of sync.py and prefetch.py, but numba
+invalidates it on changes to its own file only: kernel_cache.py deletes the cache when any
+kernel source changed (add a new kernel module to its list).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange, uint64
 
+from .prefetch import prefetch_rows
 from .sync import publish, stop_requested, wait_all
 
 
@@ -171,6 +172,7 @@ def propagate_part(n, t, spikes, n_spk, offset, syn, st):
     """
     bounds, post, weight, delay, uniform_delay = syn
     acc_e, acc_i, ring, n_neurons = st.acc_e, st.acc_i, st.ring, st.v.size
+    prefetch_rows(bounds, 2 * t, 2 * t + 2, spikes, n_spk, offset, post, weight)
     for s in range(n_spk):
         k = spikes[s] + offset
         lo, mid, hi = bounds[k, 2 * t], bounds[k, 2 * t + 1], bounds[k, 2 * t + 2]
@@ -296,6 +298,8 @@ def lockstep_after_update(w, i, n, n0, team, blocks, st, syn, inp, mon, count):
     tcnt[par, w, 1] = n_rec_own
     sample_state_range(n, cuts[wpart[w]], cuts[wpart[w + 1]], st, mon)
     publish(sync, w, i + 1)
+    # ask for this worker's pieces of its own spikes' rows while the others finish
+    prefetch_rows(bounds, 2 * wpart[w], 2 * wpart[w + 1], own, n_own, 0, syn.post, syn.weight)
     if not wait_all(sync, n_workers, i + 1):
         return -1, 0, True
     stop = stop_requested(sync, i + 1)

@@ -20,7 +20,7 @@ from ..errors import NetworkError
 from ..limits import check_memory
 from ..network import Network
 from ..quantize import QuantizedNetwork, propagators, quantize
-from . import kernels_fixed, kernels_float, sync
+from . import kernel_cache, kernels_fixed, kernels_float, sync
 from .inputs import input_steps, with_inputs
 from .kernels_common import (
     LS_CONTENDED,
@@ -121,6 +121,7 @@ class Simulator:
             raise NetworkError("simulator: dtype applies to float mode only; fixed mode is int64")
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise NetworkError(f"simulator: threads must be an integer >= 1, got {threads!r}")
+        kernel_cache.refresh_once()  # before numba loads a kernel from its cache
         if quantized is not None:
             built: BuiltNetwork = quantized.built
         else:  # weights at the run's dtype from the start: no float64 copy of them is held
