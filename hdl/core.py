@@ -84,7 +84,9 @@ class Core(wiring.Component):
             learns = [LearningEngine(spec)]
             m.submodules.learning_engine = learns[0]
         elif spec.stdp:
-            learns = [LearningEngine(spec, (FF,)), LearningEngine(spec, (REC,))]
+            # each walks two synapses a cycle (``pairs``: both banks of its matrix read and
+            # written in a cycle, the partner traces and enable bits of odd positions from copies)
+            learns = [LearningEngine(spec, (FF,), pairs=True), LearningEngine(spec, (REC,), pairs=True)]
             m.submodules.learning_ff = learns[0]
             m.submodules.learning_rec = learns[1]
         learn = learns[0] if learns else None
@@ -330,8 +332,9 @@ class Core(wiring.Component):
             users["inputs"]["rd"].append((stepping[Phase.LEARN], learn.inputs_rd))
             for mat, name in ((FF, "ff"), (REC, "rec")):
                 (engine,) = [e for e in learns if mat in e.mats]
-                users[name]["rd"].append((stepping[Phase.LEARN], getattr(engine, f"{name}_rd")))
-                users[name]["wr"].append((stepping[Phase.LEARN], getattr(engine, f"{name}_wr")))
+                if not engine.pairs:  # (pairs: the engine has the banks' own ports, below)
+                    users[name]["rd"].append((stepping[Phase.LEARN], getattr(engine, f"{name}_rd")))
+                    users[name]["wr"].append((stepping[Phase.LEARN], getattr(engine, f"{name}_wr")))
             for name, engine in trace_owner.items():
                 users[name]["rd"].append((~cmd_path, getattr(engine, f"{name}_rd")))
                 users[name]["wr"].append((~cmd_path, getattr(engine, f"{name}_wr")))
@@ -358,7 +361,7 @@ class Core(wiring.Component):
                 # one lane: the two matrices' bank address multiplexers are one (``shared``:
                 # only one engine writes, one matrix at a time)
                 mem = m.submodules[f"mem_{name}"] = WeightMemory(
-                    depth, width, stride=n, pair=P == 2, shared=P == 1
+                    depth, width, stride=n, pair=P == 2, shared=P == 1, walk=P == 2
                 )
                 weight_mems.append(mem)
                 wr, rd = mem.wr, mem.rd
@@ -369,6 +372,11 @@ class Core(wiring.Component):
                         mem.rdp.en.eq(pair.en & propagating),
                         pair.data.eq(mem.rdp.data),
                     ]
+                    if learn:  # the learning engine's walks: each bank's own ports
+                        (engine,) = [e for e in learns if (FF if name == "ff" else REC) in e.mats]
+                        for b in range(2):
+                            wiring.connect(m, getattr(engine, f"{name}{b}_rd"), getattr(mem, f"brd{b}"))
+                            wiring.connect(m, getattr(engine, f"{name}{b}_wr"), getattr(mem, f"bwr{b}"))
             else:
                 # block RAM without read-during-write logic: nobody reads the exclusive ones in a
                 # cycle that writes them; the others are read while other words are written
@@ -400,6 +408,24 @@ class Core(wiring.Component):
             self._share(m, rd, chain_rd, write=False)
             self._share(m, wr, chain_wr, write=True)
             read_data[name] = rd.data
+
+        # pairs: copies of the trace memories and of the enable bits, written as the originals,
+        # read by the engine at the odd positions of its walks (exclusive: read in walks only)
+        for engine, enable in zip(learns, ("stdp_enable", "stdp_enable2"), strict=False):
+            if not engine.pairs:
+                continue
+            copies = [(name, getattr(engine, f"{name}_odd_rd")) for name in engine.trace_depths()]
+            copies.append((enable, engine.enable_odd_rd))
+            for name, user in copies:
+                depth, width, lanes = mems[name]
+                orig = m.submodules[f"mem_{name}"]
+                copy = m.submodules[f"mem_{name}_odd"] = BlockMemory(depth, width, lanes, exclusive=True)
+                m.d.comb += [
+                    copy.wr.addr.eq(orig.wr.addr),
+                    copy.wr.data.eq(orig.wr.data),
+                    copy.wr.en.eq(orig.wr.en),
+                ]
+                wiring.connect(m, user, copy.rd)
 
         for mem in weight_mems:
             if mem.shared:

@@ -23,6 +23,13 @@ otherwise (one bank) a walk reads every other cycle (``t`` even, writes at odd c
 cycles per synapse). No read meets a write of its own bank, and no read data is used in
 the cycle after its bank was written.
 
+Two lanes (``pairs``: an engine of one matrix, on block RAM) walk two synapses a cycle:
+positions ``2p`` and ``2p + 1`` sit in the two banks, both read at ``t`` through each
+bank's own ports and both written at ``t + 3`` while the pair three further is read (each
+bank read and written in one cycle, at other words); the odd position has its own stage 1
+and 2 (a second ``A * trace`` and weight-distance product) and its partner trace and
+enable bit come from copies of those memories.
+
 Multipliers: the decays and ``A * trace`` share one registered ``trace_bits x
 max(coef_bits, stdp_amp_bits)`` product (they never run in the same cycle; ``tsel`` picks
 the trace memory and the rule it reads; on the iCE40 the register is the SB_MAC16's
@@ -58,11 +65,22 @@ class LearningEngine(wiring.Component):
     ``mats``: the matrices this engine learns (both, or one: a core of two lanes runs an FF
     engine and a REC engine side by side); it has the weight and trace ports of those only,
     and its pass skips the jobs, decays and bumps of the other (see ``hdl.timing``).
+
+    ``pairs`` (an engine of one matrix, two weight banks: two lanes) walks two synapses a
+    cycle, positions ``2p`` and ``2p + 1`` of the row or column, one in each checkerboard
+    bank: it has each bank's read and write ports (``ff0_rd``, ``ff1_wr``, ...: addresses
+    inside the bank, :class:`hdl.weight_memory.WeightMemory` ``walk``), reads the partner
+    traces and enable bits of the odd positions from copies of those memories
+    (``*_odd_rd``, ``enable_odd_rd``: the core writes them as the originals) and has two
+    update datapaths.
     """
 
-    def __init__(self, spec: CoreSpec, mats: tuple[int, ...] = (FF, REC)):
+    def __init__(self, spec: CoreSpec, mats: tuple[int, ...] = (FF, REC), *, pairs: bool = False):
         self.spec = spec
         self.mats = tuple(mats)
+        if pairs and (len(self.mats) != 1 or not banked(spec.max_neurons)):
+            raise ValueError("walks of two synapses a cycle need an engine of one matrix and two banks")
+        self.pairs = pairs
         n, k = spec.max_neurons, spec.max_inputs
         self.rule = rule_layout(spec)
         members = {
@@ -83,12 +101,20 @@ class LearningEngine(wiring.Component):
             "enable_rd": read_port(max(n, k), enable_layout().size),
         }
         for mat, name, rows in ((FF, "ff", k), (REC, "rec", n)):
-            if mat in self.mats:
+            if mat in self.mats and pairs:  # each bank's ports
+                for b in range(2):
+                    members[f"{name}{b}_rd"] = read_port(rows * n // 2, spec.weight_bits)
+                    members[f"{name}{b}_wr"] = write_port(rows * n // 2, spec.weight_bits)
+            elif mat in self.mats:
                 members[f"{name}_rd"] = read_port(rows * n, spec.weight_bits)
                 members[f"{name}_wr"] = write_port(rows * n, spec.weight_bits)
         for name, depth in self.trace_depths().items():
             members[f"{name}_rd"] = read_port(depth, spec.trace_bits)
             members[f"{name}_wr"] = write_port(depth, spec.trace_bits)
+            if pairs:  # the odd positions' partner traces
+                members[f"{name}_odd_rd"] = read_port(depth, spec.trace_bits)
+        if pairs:
+            members["enable_odd_rd"] = read_port(max(n, k), enable_layout().size)
         super().__init__(members)
 
     def trace_depths(self) -> dict[str, int]:
@@ -114,13 +140,23 @@ class LearningEngine(wiring.Component):
             for i, name in enumerate(names)
             if i >> 1 in self.mats
         }
-        weights = {
-            mt: (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"))
-            for mt, name in ((FF, "ff"), (REC, "rec"))
-            if mt in self.mats
-        }
+        pairs = self.pairs
+        if pairs:  # (read ports, write ports) of the two banks
+            mname = ("ff", "rec")[self.mats[0]]
+            bank_ports = [
+                (getattr(self, f"{mname}{b}_rd"), getattr(self, f"{mname}{b}_wr")) for b in range(2)
+            ]
+            weights = {}
+        else:
+            weights = {
+                mt: (getattr(self, f"{name}_rd"), getattr(self, f"{name}_wr"))
+                for mt, name in ((FF, "ff"), (REC, "rec"))
+                if mt in self.mats
+            }
         en = enable_layout()  # enable bit i in bit 0 of lane i
         enable_bits = Array(self.enable_rd.data[i * en.lane] for i in range(en.lanes))
+        if pairs:
+            enable_odd_bits = Array(self.enable_odd_rd.data[i * en.lane] for i in range(en.lanes))
 
         def enabled(mat):
             if both:
@@ -132,6 +168,13 @@ class LearningEngine(wiring.Component):
             if n_max & (n_max - 1) == 0:
                 return Cat(col[: n_max.bit_length() - 1], row)
             return row * n_max + col
+
+        def bank_addr(ltp, pos, b):
+            """Pairs: the address inside bank ``b`` of the position of pair ``pos`` (even) that
+            lies in it, along row ``line`` (LTD: ``Cat(pos[1:L], line)``, the same in both banks)
+            or column ``line`` (LTP: row ``2p + (b ^ line[0])``, ``Cat(line[1:L], that row)``)."""
+            L = n_max.bit_length() - 1
+            return Mux(ltp, Cat(line[1:L], b ^ line[0], pos[1:]), Cat(pos[1:L], line))
 
         resetting = Signal()
         m.d.sync += self.done.eq(0)
@@ -153,6 +196,16 @@ class LearningEngine(wiring.Component):
         bumping = Signal()  # in the bump states: the traces are read at ``listed``
         for rd, _ in traces.values():
             m.d.comb += rd.addr.eq(Mux(bumping, listed, e))
+        odd_reads = []  # pairs: the odd positions' partner traces (copies), TraceKind order
+        if self.pairs:
+            zero = read_port(1, spec.trace_bits).signature.create()
+            for name in ("ff_pre", "ff_post", "rec_pre", "rec_post"):
+                odd_reads.append(getattr(self, f"{name}_odd_rd", zero))
+            for rd in {id(r): r for r in odd_reads if r is not zero}.values():
+                m.d.comb += [rd.addr.eq(Cat(Const(1, 1), e[1:])), rd.en.eq(0)]  # enabled in WALK
+            m.d.comb += [self.enable_odd_rd.addr.eq(Cat(Const(1, 1), e[1:])), self.enable_odd_rd.en.eq(0)]
+            for rd, _ in bank_ports:
+                m.d.comb += rd.en.eq(0)
 
         # -- the shared multiplier: trace decays and the amplitude product ------------------
         # ``tsel`` picks the trace memory whose read data it takes (TraceKind order: the
@@ -164,8 +217,11 @@ class LearningEngine(wiring.Component):
         tsel = Signal(2)
         decay_valid = Signal()  # the read data is a trace to decay
         v1 = Signal()  # the read data is a walk's weight and partner trace
+        v1_odd = Signal() if self.pairs else None  # pairs: and the odd position's
         which = Signal(2)  # trace memory being decayed
         m.d.sync += [decay_valid.eq(0), v1.eq(0)]
+        if self.pairs:
+            m.d.sync += v1_odd.eq(0)
         read = Array(
             traces[mt, sd][0].data if (mt, sd) in traces else Const(0, spec.trace_bits)
             for mt in (FF, REC)
@@ -231,16 +287,18 @@ class LearningEngine(wiring.Component):
         # three positions (odd) after the read, so in the other bank of a checkerboard (one
         # bank: reads at even and writes at odd cycles of a walk)
         v2 = Signal()
-        p1 = Signal(range(lines))  # stage 1's position along the walk
+        p1 = Signal(range(lines))  # stage 1's position along the walk (pairs: the even one)
         partner = selected  # the trace across the synapse: y_j (LTD) or x_k (LTP)
         partner_on = enable_bits[tsel]  # and its enable bit
         m1, ltp1 = tsel[1], ~tsel[0]  # stage 1's matrix and kind: from the partner's memory
-        m2, ltp2 = Signal(), Signal()
+        m2, ltp2 = Signal(name="m2"), Signal(name="ltp2")
         p2 = Signal(range(lines))  # stage 2's position along the walk
         m.d.sync += v2.eq(v1 & partner_on)
         w1 = Signal(signed(W))
         if both:
             m.d.comb += w1.eq(Mux(m1, self.rec_rd.data, self.ff_rd.data))
+        elif pairs:  # the even position is in bank ``line[0]`` (row parity xor column parity)
+            m.d.comb += w1.eq(Mux(line[0], bank_ports[1][0].data, bank_ports[0][0].data))
         else:
             m.d.comb += w1.eq(weights[self.mats[0]][0].data)
         w2 = Signal.like(w1)
@@ -254,38 +312,72 @@ class LearningEngine(wiring.Component):
                 seen2.eq(partner != 0),  # not a compare's carry chain
             ]
         rule2 = rules[m2]
-        dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)  # room to the bound
-        delta = Signal(signed(product.shape().width + W + 3))
-        with m.If(rule2.flags[1]):
-            m.d.comb += delta.eq(product)  # the amplitude (1 * A)
-        with m.Elif(rule2.flags[2]):
-            m.d.comb += delta.eq(rnd(product * dist, round_bits))
-        with m.Else():
-            m.d.comb += delta.eq(rnd(product, round_bits))
-        # the bound is hit when delta exceeds the room to it: compared in W + 1 bits, as a
-        # delta outside [-2^W, 2^W) exceeds (or not) every room of W-bit weights
-        big = ~delta[-1] & delta[W:-1].any()
-        tiny = delta[-1] & ~delta[W:-1].all()
-        bounded = big | (~tiny & (delta[: W + 1].as_signed() > dist))
-        step = Mux(ltp2, w2 + delta[:W], w2 - delta[:W])[:W]  # exact modulo 2^W
-        updated = Mux(bounded, Mux(ltp2, rule2.w_max, rule2.w_min), step)
-        # stage 3: the write, registered (its address, data and matrix)
-        write3, m3 = Signal(), Signal()
-        addr3 = Signal(max(len(wr.addr) for _, wr in weights.values()))
-        data3 = Signal(W)
-        m.d.sync += [
-            write3.eq(v2 & (seen2 | ~rule2.flags[1])),
-            m3.eq(m2),
-            addr3.eq(Mux(ltp2, weight_addr(p2, line), weight_addr(line, p2))),
-            data3.eq(updated),
-        ]
-        for mt, (_, wr) in weights.items():
-            m.d.comb += [
-                wr.addr.eq(addr3),
-                wr.data.eq(data3),
-                wr.en.eq(write3 & (m3 == mt) if both else write3),
-            ]
 
+        def update(w2, product, seen2, v2, tag=""):
+            """Stage 2 of one synapse: the new weight and whether to write it."""
+            dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)  # room to the bound
+            delta = Signal(signed(product.shape().width + W + 3), name=f"delta{tag}")
+            with m.If(rule2.flags[1]):
+                m.d.comb += delta.eq(product)  # the amplitude (1 * A)
+            with m.Elif(rule2.flags[2]):
+                m.d.comb += delta.eq(rnd(product * dist, round_bits))
+            with m.Else():
+                m.d.comb += delta.eq(rnd(product, round_bits))
+            # the bound is hit when delta exceeds the room to it: compared in W + 1 bits, as a
+            # delta outside [-2^W, 2^W) exceeds (or not) every room of W-bit weights
+            big = ~delta[-1] & delta[W:-1].any()
+            tiny = delta[-1] & ~delta[W:-1].all()
+            bounded = big | (~tiny & (delta[: W + 1].as_signed() > dist))
+            step = Mux(ltp2, w2 + delta[:W], w2 - delta[:W])[:W]  # exact modulo 2^W
+            updated = Mux(bounded, Mux(ltp2, rule2.w_max, rule2.w_min), step)
+            return updated, v2 & (seen2 | ~rule2.flags[1])
+
+        updated, writes = update(w2, product, seen2, v2)
+        # stage 3: the write, registered (its address, data and matrix)
+        if pairs:
+            # the odd position: its weight from the other bank, its partner trace and enable
+            # bit from the copies, its own product ``A * trace`` (a second multiplier) and
+            # stage 2; ``v1_odd``: the odd position is in the walk (an odd length ends without)
+            selected_odd = Signal(spec.trace_bits)
+            m.d.comb += selected_odd.eq(Array(rd.data for rd in odd_reads)[tsel])
+            w1_odd, w2_odd = Signal(signed(W)), Signal(signed(W))
+            m.d.comb += w1_odd.eq(Mux(line[0], bank_ports[0][0].data, bank_ports[1][0].data))
+            product_odd = Signal.like(product, reset_less=True)
+            seen2_odd, v2_odd = Signal(), Signal()
+            m.d.sync += v2_odd.eq(v1_odd & enable_odd_bits[tsel])
+            with m.If(v1):
+                m.d.sync += [
+                    w2_odd.eq(w1_odd),
+                    seen2_odd.eq(selected_odd != 0),
+                    product_odd.eq(Mux(window_sel, 1, selected_odd) * factor),
+                ]
+            updated_odd, writes_odd = update(w2_odd, product_odd, seen2_odd, v2_odd, "_odd")
+            # bank b holds the even position when b == line[0]: its address, data, enable
+            for b, (_, wr) in enumerate(bank_ports):
+                even = line[0] == b
+                addr3, data3, write3 = Signal.like(wr.addr), Signal(W), Signal()
+                m.d.sync += [
+                    addr3.eq(bank_addr(ltp2, p2, b)),
+                    data3.eq(Mux(even, updated, updated_odd)),
+                    write3.eq(Mux(even, writes, writes_odd)),
+                ]
+                m.d.comb += [wr.addr.eq(addr3), wr.data.eq(data3), wr.en.eq(write3)]
+        else:
+            write3, m3 = Signal(), Signal()
+            addr3 = Signal(max(len(wr.addr) for _, wr in weights.values()))
+            data3 = Signal(W)
+            m.d.sync += [
+                write3.eq(writes),
+                m3.eq(m2),
+                addr3.eq(Mux(ltp2, weight_addr(p2, line), weight_addr(line, p2))),
+                data3.eq(updated),
+            ]
+            for mt, (_, wr) in weights.items():
+                m.d.comb += [
+                    wr.addr.eq(addr3),
+                    wr.data.eq(data3),
+                    wr.en.eq(write3 & (m3 == mt) if both else write3),
+                ]
         # -- d. bumps: one trace per cycle (``tsel``: its memory, read data and rule) ----------
         bump = Mux(tsel[0], rule_sel.bump_post, rule_sel.bump_pre)
         replace = rule_sel.flags[1] | rule_sel.flags[3]  # window, or pair "nearest"
@@ -343,21 +435,42 @@ class LearningEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += s.eq(s + 1)
                     m.next = "FETCH"
-            with m.State("WALK"):
-                for rd, _ in weights.values():
-                    m.d.comb += rd.addr.eq(Mux(ltp, weight_addr(e, line), weight_addr(line, e)))
-                m.d.comb += self.enable_rd.addr.eq(e)  # the partners' enable bits
-                # a read every cycle (two banks) or every other cycle (one bank: the cycles
-                # between are the write-backs')
-                with m.If(~gap):
-                    m.d.sync += [v1.eq(1), tsel.eq(Cat(~ltp, mat)), p1.eq(e), e.eq(e + 1)]
-                    if not one_per_cycle:
-                        m.d.sync += gap.eq(1)
-                    with m.If(e + 1 == size):
-                        m.d.sync += [s.eq(s + 1), gap.eq(0)]
+            if not self.pairs:  # one synapse a cycle (two banks) or every other cycle (one)
+                with m.State("WALK"):
+                    for rd, _ in weights.values():
+                        m.d.comb += rd.addr.eq(Mux(ltp, weight_addr(e, line), weight_addr(line, e)))
+                    m.d.comb += self.enable_rd.addr.eq(e)  # the partners' enable bits
+                    # a read every cycle (two banks) or every other cycle (one bank: the cycles
+                    # between are the write-backs')
+                    with m.If(~gap):
+                        m.d.sync += [v1.eq(1), tsel.eq(Cat(~ltp, mat)), p1.eq(e), e.eq(e + 1)]
+                        if not one_per_cycle:
+                            m.d.sync += gap.eq(1)
+                        with m.If(e + 1 == size):
+                            m.d.sync += [s.eq(s + 1), gap.eq(0)]
+                            m.next = "FETCH"
+                    with m.Else():
+                        m.d.sync += gap.eq(0)
+            else:  # pairs
+                with m.State("WALK"):
+                    # two positions a cycle, ``e`` (even) and ``e + 1`` (one in each bank), the
+                    # second unless the walk ends at ``e``; written back three cycles later
+                    odd_in = e + 1 != size
+                    for b, (rd, _) in enumerate(bank_ports):
+                        m.d.comb += [rd.addr.eq(bank_addr(ltp, e, b)), rd.en.eq((line[0] == b) | odd_in)]
+                    for rd in {id(r): r for r in odd_reads if r is not zero}.values():
+                        m.d.comb += rd.en.eq(odd_in)
+                    m.d.comb += [self.enable_rd.addr.eq(e), self.enable_odd_rd.en.eq(odd_in)]
+                    m.d.sync += [
+                        v1.eq(1),
+                        v1_odd.eq(odd_in),
+                        tsel.eq(Cat(~ltp, mat)),
+                        p1.eq(e),
+                        e.eq(e + 2),
+                    ]
+                    with m.If(~odd_in | (e + 2 == size)):
+                        m.d.sync += s.eq(s + 1)
                         m.next = "FETCH"
-                with m.Else():
-                    m.d.sync += gap.eq(0)
             with m.State("JOB_DRAIN"):
                 # two cycles: the last walk's writes land before the next job reads
                 with m.If(job == 0):

@@ -69,15 +69,19 @@ def step_cycles(
     return cycles
 
 
-def walk(length: int, banked: bool = True) -> int:
+def walk(length: int, banked: bool = True, pairs: bool = False) -> int:
     """Cycles of one weight walk of ``length`` synapses in the learning engine's WALK state.
 
     Two banks: a read every cycle (each written back 3 cycles later, in the other bank):
-    ``length``. One bank: a read every other cycle (the cycles between are the write-backs),
-    leaving after the last read: ``2 * length - 1``. A walk of no synapse is skipped.
+    ``length``; ``pairs`` (two lanes: both banks read and written in a cycle): two synapses
+    a read, ``ceil(length / 2)``. One bank: a read every other cycle (the cycles between are
+    the write-backs), leaving after the last read: ``2 * length - 1``. A walk of no synapse
+    is skipped.
     """
     if not length:
         return 0
+    if pairs:
+        return (length + 1) // 2
     return length if banked else 2 * length - 1
 
 
@@ -104,18 +108,16 @@ def learn_cycles(
 
     Two lanes: the longer of the FF engine's pass and the REC engine's (each skips the
     other matrix's decays, jobs and bumps; the REC engine skips the input spikes' bumps,
-    their end included, and bumps a neuron's two REC traces: 4 cycles).
+    their end included, and bumps a neuron's two REC traces: 4 cycles); each walks two
+    synapses a cycle (two lanes need two banks).
     """
     if lanes == 2:
-        wn, wk = walk(n, banked), walk(k, banked)
-        decay_ff, decay_rec = (k + n if ff_rule else 0), (2 * n if rec_rule else 0)
-        ff = LEARN_OVERHEAD + 3 * i + 3 * s + decay_ff - min(5 + decay_ff, overlap)
-        if ff_rule:
-            ff += 3 * i + wn * ltd_ff_rows + 3 * s + wk * ltp_ff_cols
-        rec = LEARN_OVERHEAD - 1 + 4 * s + decay_rec - min(5 + decay_rec, overlap)
-        if rec_rule:
-            rec += 6 * s + wn * (ltd_rec_rows + ltp_rec_cols)
-        return max(ff, rec)
+        return max(
+            two_lane_cycles(
+                k, n, s, i, ltd_ff_rows, ltd_rec_rows, ltp_ff_cols, ltp_rec_cols,
+                ff_rule=ff_rule, rec_rule=rec_rule, overlap=overlap,
+            )
+        )  # fmt: skip
     # decay: the four trace memories one after another, those of a rule that is off skipped
     decay = (k + n if ff_rule else 0) + (2 * n if rec_rule else 0)
     cycles = LEARN_OVERHEAD + decay - min(5 + decay, overlap)
@@ -128,3 +130,31 @@ def learn_cycles(
     if rec_rule:
         cycles += 3 * s + wn * ltd_rec_rows + 3 * s + wn * ltp_rec_cols
     return cycles
+
+
+def two_lane_cycles(
+    k: int,
+    n: int,
+    s: int,
+    i: int,
+    ltd_ff_rows: int = 0,
+    ltd_rec_rows: int = 0,
+    ltp_ff_cols: int = 0,
+    ltp_rec_cols: int = 0,
+    *,
+    ff_rule: bool,
+    rec_rule: bool,
+    overlap: int = 0,
+) -> tuple[int, int]:
+    """``(FF, REC)``: the passes of two lanes' learning engines (``LearningEngine(spec, (FF,),
+    pairs=True)`` and its REC twin) as :func:`learn_cycles` counts them; the step waits for
+    the longer. Each walks two synapses a cycle."""
+    wn, wk = walk(n, pairs=True), walk(k, pairs=True)
+    decay_ff, decay_rec = (k + n if ff_rule else 0), (2 * n if rec_rule else 0)
+    ff = LEARN_OVERHEAD + 3 * i + 3 * s + decay_ff - min(5 + decay_ff, overlap)
+    if ff_rule:
+        ff += 3 * i + wn * ltd_ff_rows + 3 * s + wk * ltp_ff_cols
+    rec = LEARN_OVERHEAD - 1 + 4 * s + decay_rec - min(5 + decay_rec, overlap)
+    if rec_rule:
+        rec += 6 * s + wn * (ltd_rec_rows + ltp_rec_cols)
+    return ff, rec

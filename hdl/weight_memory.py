@@ -24,10 +24,19 @@ the next cycle is unspecified). Users must never use such a read.
   address ``(r * stride + 2c) / 2``, read in one cycle (``data``: the even column's weight
   in the low half). While ``rdp.en`` is high it owns both banks: nobody may read or write
   through ``rd``/``wr`` then.
+- ``walk=True`` (two banks, block RAM only: two lanes' learning engines) adds each bank's
+  own ports, ``brd0``/``brd1`` (read) and ``bwr0``/``bwr1`` (write), addressed inside the
+  bank (address ``a >> 1`` of weight ``a``): a walk of two synapses a cycle reads both
+  banks and writes both banks in one cycle, at other words (simple dual-port block RAM).
+  While a bank port is enabled it owns that side of its bank (no ``rd``/``wr``/``rdp``
+  access then). The iCE40 UP's SPRAM is single-port: no ``walk`` there.
 - Elsewhere (simulation, ECP5, Verilog export) one :class:`hdl.block_memory.BlockMemory`
   per bank with the same behaviour: its read port is disabled in a cycle that writes it
   (the read is lost; the read data keeps its last value), so the simulators run what the
-  SPRAM build runs, and block RAM needs no read-during-write bypass.
+  SPRAM build runs, and block RAM needs no read-during-write bypass. With ``walk`` a bank
+  is read while another of its words is written (``BlockMemory(exclusive=False)``: in
+  simulation a read that meets a write of its own word returns it inverted), except
+  through ``rd``, whose read of a bank being written is still lost.
 """
 
 from __future__ import annotations
@@ -73,7 +82,14 @@ class WeightMemory(wiring.Component):
     """
 
     def __init__(
-        self, depth: int, width: int, stride: int | None = None, *, pair: bool = False, shared=False
+        self,
+        depth: int,
+        width: int,
+        stride: int | None = None,
+        *,
+        pair: bool = False,
+        shared=False,
+        walk: bool = False,
     ):
         if width > SPRAM_BITS:
             raise ValueError(f"WeightMemory words are at most {SPRAM_BITS} bits, got {width}")
@@ -81,7 +97,9 @@ class WeightMemory(wiring.Component):
         self.banks = 2 if banked(stride) else 1
         if pair and self.banks != 2:
             raise ValueError("pair reads need two banks (a power-of-two row stride)")
-        self.pair = pair
+        if walk and self.banks != 2:
+            raise ValueError("walks of two synapses need two banks (a power-of-two row stride)")
+        self.pair, self.walk = pair, walk
         self.row_bit = (stride.bit_length() - 1) if self.banks == 2 else None
         aw = addr_width(depth)
         members = {
@@ -90,6 +108,11 @@ class WeightMemory(wiring.Component):
         }
         if pair:
             members["rdp"] = Out(ReadPort.Signature(addr_width=aw - 1, shape=unsigned(2 * width)))
+        if walk:  # each bank's own ports (address inside the bank)
+            bw = addr_width(-(-depth // 2))
+            for b in range(2):
+                members[f"brd{b}"] = Out(ReadPort.Signature(addr_width=bw, shape=unsigned(width)))
+                members[f"bwr{b}"] = Out(WritePort.Signature(addr_width=bw, shape=unsigned(width)))
         # ``shared``: ``wr_busy`` says a write happens at ``wr.addr`` in this or another memory
         # with the same addresses (the core's other matrix, whose writes go to one of the two
         # at a time): a bank that either writes takes the write address, so the two
@@ -124,28 +147,37 @@ class WeightMemory(wiring.Component):
         m = Module()
         rbank, wbank = self.bank_of(self.rd.addr), self.bank_of(self.wr.addr)
         if is_ice40_up(platform):
+            if self.walk:
+                raise ValueError("walks of two synapses a cycle need simple dual-port block RAM, not SPRAM")
             self._spram(m, rbank, wbank)
             return m
         # the read of a bank is off while it is written: the write owns it for its cycle
         depth = -(-self.depth // self.banks)
         outs = []
         for b in range(self.banks):
-            mem = m.submodules[f"bank{b}"] = BlockMemory(depth, self.width, exclusive=True)
+            mem = m.submodules[f"bank{b}"] = BlockMemory(depth, self.width, exclusive=not self.walk)
             inner = (lambda a: a[1:]) if self.banks == 2 else (lambda a: a)
+            rd_addr, wr_addr, wr_data = inner(self.rd.addr), inner(self.wr.addr), self.wr.data
+            reads = self.rd.en & (rbank == b)
+            if self.shared:
+                reads &= ~(self.wr_busy & (wbank == b))
+            writes = self.wr.en & (wbank == b)
+            if self.walk:  # the bank's own ports (a walk), else ``rd``/``wr``
+                brd, bwr = getattr(self, f"brd{b}"), getattr(self, f"bwr{b}")
+                rd_addr = Mux(brd.en, brd.addr, rd_addr)
+                wr_addr, wr_data = Mux(bwr.en, bwr.addr, wr_addr), Mux(bwr.en, bwr.data, wr_data)
+                # ``rd``'s read of a bank being written is lost, as without ``walk``
+                reads = brd.en | (reads & ~writes)
+                writes = bwr.en | writes
+                m.d.comb += brd.data.eq(mem.rd.data)
             if self.pair:  # a pair read: both banks at the pair address
-                m.d.comb += [
-                    mem.rd.addr.eq(Mux(self.rdp.en, self.rdp.addr, inner(self.rd.addr))),
-                    mem.rd.en.eq(self.rdp.en | (self.rd.en & (rbank == b))),
-                ]
-            else:
-                reads = self.rd.en & (rbank == b)
-                if self.shared:
-                    reads &= ~(self.wr_busy & (wbank == b))
-                m.d.comb += [mem.rd.addr.eq(inner(self.rd.addr)), mem.rd.en.eq(reads)]
+                rd_addr, reads = Mux(self.rdp.en, self.rdp.addr, rd_addr), self.rdp.en | reads
             m.d.comb += [
-                mem.wr.addr.eq(inner(self.wr.addr)),
-                mem.wr.data.eq(self.wr.data),
-                mem.wr.en.eq(self.wr.en & (wbank == b)),
+                mem.rd.addr.eq(rd_addr),
+                mem.rd.en.eq(reads),
+                mem.wr.addr.eq(wr_addr),
+                mem.wr.data.eq(wr_data),
+                mem.wr.en.eq(writes),
             ]
             outs.append(mem.rd.data)
         self._pair_data(m, outs)

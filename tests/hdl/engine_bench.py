@@ -19,10 +19,19 @@ class Bench(Elaboratable):
     checkerboard banks, word ``a`` in bank ``a[0] ^ a[log2 stride]``, else one bank; in a
     cycle with the write enabled the read of the written bank is lost; its data, the next
     cycle, is the inverse of the word read (wrong in every bit, so that an engine using it
-    fails).
+    fails). ``mirrors``: ``{copy: original}``, a memory the engine only reads that takes
+    every write the engine makes to ``original`` (the core's copies of the trace memories).
     """
 
-    def __init__(self, engine, mems: dict[str, tuple[int, int, int, list[int]]], single_port=(), stride=None):
+    def __init__(
+        self,
+        engine,
+        mems: dict[str, tuple[int, int, int, list[int]]],
+        single_port=(),
+        stride=None,
+        mirrors=None,
+    ):
+        self.mirrors = dict(mirrors or {})
         self.engine = engine
         self.memories = {
             name: Memory(shape=width, depth=depth, init=init)
@@ -45,6 +54,8 @@ class Bench(Elaboratable):
             width = Shape.cast(mem.shape).width
             rd_name, wr_name = f"{name}_rd", f"{name}_wr"
             wr = None
+            if name in self.mirrors:
+                wr_name = f"{self.mirrors[name]}_wr"
             if hasattr(self.engine, wr_name):
                 lanes = self.lanes[name]
                 wr = mem.write_port(granularity=None if lanes == 1 else width // lanes)

@@ -9,7 +9,7 @@ from engine_bench import Bench, run
 from hdl.memories import acc_layout, param_layout, state_layout
 from hdl.neuron_engine import NeuronEngine
 from hdl.synapse_engine import SynapseEngine
-from hdl.timing import learn_cycles
+from hdl.timing import learn_cycles, two_lane_cycles
 from hdl.weight_memory import banked
 from snn import CoreSpec
 from snn.testing.reference_core import rnd, sat, trunc
@@ -213,18 +213,20 @@ def test_learning_engine_leaves_a_rule_that_is_off(flags):
     check_learning_engine(flags, seed=sum(flags) + 100)
 
 
-def check_learning_engine(flags, *, seed, bench=None, strong=False, spec=SPEC):
+def check_learning_engine(flags, *, seed, bench=None, strong=False, spec=SPEC, pairs_of=None, sizes=(7, 6)):
     """Run the learning engine once (``flags`` per matrix) and compare with the document.
 
     ``bench`` builds the test bench from ``(engine, mems)`` (default: :class:`Bench`);
     ``strong``: amplitudes and traces up to their full range, so that weight steps pass the
-    bounds by far and bumps saturate.
+    bounds by far and bumps saturate; ``pairs_of``: a two-lane engine of that matrix alone,
+    walking two synapses a cycle (its weights in two checkerboard banks, copies of its trace
+    and enable memories); ``sizes``: ``(n_neurons, n_inputs)``.
     """
     from hdl.learning_engine import LearningEngine
     from hdl.memories import enable_layout, rule_layout
 
     rng = np.random.default_rng(seed)
-    n_max, k_max, n, n_in = spec.max_neurons, spec.max_inputs, 7, 6
+    n_max, k_max, (n, n_in) = spec.max_neurons, spec.max_inputs, sizes
     amp_max, window_amp, bump, trace_top = (
         (65536, (300, 255), 30000, 65536) if strong else (3000, (5, 7), 64, 200)
     )
@@ -278,7 +280,28 @@ def check_learning_engine(flags, *, seed, bench=None, strong=False, spec=SPEC):
         "input_count": len(in_spikes),
         "input_bank": 0,
     }
-    out = run((bench or Bench)(LearningEngine(spec), mems), setup)
+    if pairs_of is None:
+        mats = (0, 1)
+        out = run((bench or Bench)(LearningEngine(spec), mems), setup)
+    else:
+        mats, name = (pairs_of,), ("ff", "rec")[pairs_of]
+        flat = mems.pop(name)[3]
+        del mems[("rec", "ff")[pairs_of]]
+        L = n_max.bit_length() - 1
+        # word i of bank b: weight 2i + x, x = b ^ bit L of that weight (bit L - 1 of i)
+        place = [[2 * i + (b ^ (i >> (L - 1) & 1)) for i in range(len(flat) // 2)] for b in range(2)]
+        for b in range(2):
+            mems[f"{name}{b}"] = (len(flat) // 2, 8, 1, [flat[a] for a in place[b]])
+        mirrors = {f"{name}_{side}_odd": f"{name}_{side}" for side in ("pre", "post")}
+        for copy, original in mirrors.items():
+            mems[copy] = mems[original]
+        mems["enable_odd"] = mems["enable"]
+        out = run(Bench(LearningEngine(spec, mats, pairs=True), mems, mirrors=mirrors), setup)
+        got = [0] * len(flat)
+        for b in range(2):
+            for i, a in enumerate(place[b]):
+                got[a] = out["memories"][f"{name}{b}"][i]
+        out["memories"][name] = got
     walks = {
         "ltd_ff_rows": sum(enable["ff_pre"][r] for r in in_spikes),
         "ltd_rec_rows": sum(enable["rec_pre"][j] for j in spikes),
@@ -295,8 +318,14 @@ def check_learning_engine(flags, *, seed, bench=None, strong=False, spec=SPEC):
         rec_rule=flags[1] & 1,
         banked=banked(n_max),
     )
+    if pairs_of is not None:
+        want = two_lane_cycles(
+            n_in, n, len(spikes), len(in_spikes), **walks, ff_rule=flags[0] & 1, rec_rule=flags[1] & 1
+        )[pairs_of]
     assert out["cycles"] == want  # the learning engine's share of hdl.timing.step_cycles
     for m, name, rows in ((0, "ff", n_in), (1, "rec", n)):
+        if m not in mats:
+            continue
         pre, post = f"{name}_pre", f"{name}_post"
         stdp_reference(spec, rules[m], w[name], trace[pre], trace[post], enable[pre], enable[post],
                        in_spikes if m == 0 else spikes, spikes, rows, n)  # fmt: skip
@@ -325,3 +354,13 @@ def test_learning_engine_on_single_port_weights(flags, n_max):
         bench=lambda e, m: Bench(e, m, single_port=("ff", "rec"), stride=n_max),
         spec=spec,
     )
+
+
+@pytest.mark.parametrize("sizes", [(7, 5), (8, 8), (3, 1)])  # odd walk lengths, full, a single input
+@pytest.mark.parametrize("mat", [0, 1])
+def test_learning_engine_two_synapses_a_cycle(mat, sizes):
+    """Two lanes: an FF or REC engine of its own walking two synapses a cycle (both banks read
+    and written in a cycle), odd walk lengths included; cycles as ``hdl.timing``."""
+    flags = (0b0101, 0b0001) if mat == 0 else (0b0001, 0b1011)
+    check_learning_engine(flags, seed=400 + 10 * mat + sizes[0], pairs_of=mat, sizes=sizes)
+    check_learning_engine((0b1001, 0b0101), seed=500 + mat, pairs_of=mat, sizes=sizes, strong=True)

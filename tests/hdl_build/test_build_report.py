@@ -125,7 +125,7 @@ def test_pll_plans_reach_the_clock(family, fin, fout):
 
 def test_two_lanes_figures_and_board_defaults():
     """Two lanes (ECP5's default): half the propagation cycles, the FF and REC walks side by
-    side; a build takes the board's lanes unless the CoreSpec names them."""
+    side, two synapses a cycle each; a build takes the board's lanes unless the CoreSpec names them."""
     import argparse
 
     from hdl.fpga import boards
@@ -134,14 +134,14 @@ def test_two_lanes_figures_and_board_defaults():
     one, two = (Figures(CoreSpec(lanes=lanes), 25e6, None, 0.1) for lanes in (1, 2))
     # overhead; the 26 input rows of 128 pairs (+2 each) beside the neuron engine (6 per
     # neuron), then the 26 neuron rows; output; then the longer engine: FF: overhead, bumps
-    # (inputs 3, neurons 3), 26 rows and 26 columns of 256 (+3 each); REC: overhead - 1,
-    # bumps 4, 52 lines of 256 (+3 each); their start, decay (K + N, 2N) and drain, 5
-    # cycles, during the neuron and synapse phases
+    # (inputs 3, neurons 3), 26 rows and 26 columns of 256 synapses walked two a cycle (128,
+    # +3 each); REC: overhead - 1, bumps 4, 52 lines of 128 pairs (+3 each); their start,
+    # decay (K + N, 2N) and drain, 5 cycles, during the neuron and synapse phases
     s = i = 26
-    ff = 16 + 3 * i + 3 * s + (3 + 256) * (i + s) - 5
-    rec = 15 + 4 * s + (3 + 256) * 2 * s - 5
+    ff = 16 + 3 * i + 3 * s + (3 + 128) * (i + s) - 5
+    rec = 15 + 4 * s + (3 + 128) * 2 * s - 5
     phases = max(i * 130 + 6, 6 * 256 + 7) + s * 130
-    assert two.step_cycles == 5 + phases + 2 * s + max(ff, rec) == 20_458
+    assert two.step_cycles == 5 + phases + 2 * s + max(ff, rec) == 13_802
     assert two.step_cycles < 0.55 * one.step_cycles
     assert CoreSpec(lanes=2) == CoreSpec()  # a schedule: the same arithmetic
     assert boards.get("icebreaker").lanes == 1 and boards.get("ulx3s-85f").lanes == 2
