@@ -36,7 +36,7 @@ from .memories import (
 )
 from .neuron_engine import NeuronEngine
 from .synapse_engine import SynapseEngine
-from .weight_memory import WeightMemory, banked
+from .weight_memory import WeightMemory, banked, is_ice40_up
 
 
 def check_spec(spec: CoreSpec) -> None:
@@ -72,6 +72,11 @@ class Core(wiring.Component):
 
     def elaborate(self, platform):
         spec = self.spec
+        if spec.lanes == 2 and spec.stdp and is_ice40_up(platform):
+            raise NetworkError(
+                "lanes=2 walks two synapses a cycle in dual-port block RAM; the iCE40 UP's weights are"
+                " single-port SPRAM: build with lanes=1 (--spec-json)"
+            )
         n, k = spec.max_neurons, spec.max_inputs
         m = Module()
         ctrl = m.submodules.controller = Controller(spec)

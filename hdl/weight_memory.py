@@ -144,11 +144,11 @@ class WeightMemory(wiring.Component):
         return addr[0] ^ addr[self.row_bit]
 
     def elaborate(self, platform):
+        if self.walk and is_ice40_up(platform):
+            raise ValueError("walks of two synapses a cycle need simple dual-port block RAM, not SPRAM")
         m = Module()
         rbank, wbank = self.bank_of(self.rd.addr), self.bank_of(self.wr.addr)
         if is_ice40_up(platform):
-            if self.walk:
-                raise ValueError("walks of two synapses a cycle need simple dual-port block RAM, not SPRAM")
             self._spram(m, rbank, wbank)
             return m
         # the read of a bank is off while it is written: the write owns it for its cycle

@@ -119,3 +119,18 @@ def test_spram_branch_shared_icarus(tmp_path):
 @pytest.mark.parametrize("stride", [None, 8])
 def test_memory_branch_icarus(tmp_path, stride):
     _run_icarus(tmp_path, 1000, 8, stride, None)
+
+
+def test_walk_ports_need_block_ram():
+    """Two lanes' walks read and write both banks in one cycle: refused on the iCE40 UP's
+    single-port SPRAM (the memory, and a two-lane core with one line of why)."""
+    from amaranth.hdl import Fragment
+
+    from hdl.core import Core
+    from snn import CoreSpec
+    from snn.errors import NetworkError
+
+    with pytest.raises(ValueError, match="block RAM"):
+        Fragment.get(WeightMemory(256, 8, 16, pair=True, walk=True), FakeUP5K())
+    with pytest.raises(NetworkError, match="lanes=1"):
+        Fragment.get(Core(CoreSpec(max_inputs=8, max_neurons=8, lanes=2)), FakeUP5K())
