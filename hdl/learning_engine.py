@@ -291,7 +291,7 @@ class LearningEngine(wiring.Component):
         partner = selected  # the trace across the synapse: y_j (LTD) or x_k (LTP)
         partner_on = enable_bits[tsel]  # and its enable bit
         m1, ltp1 = tsel[1], ~tsel[0]  # stage 1's matrix and kind: from the partner's memory
-        m2, ltp2 = Signal(name="m2"), Signal(name="ltp2")
+        m2, ltp2 = Signal(), Signal(name="ltp2")
         p2 = Signal(range(lines))  # stage 2's position along the walk
         m.d.sync += v2.eq(v1 & partner_on)
         w1 = Signal(signed(W))
