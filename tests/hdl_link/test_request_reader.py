@@ -1,6 +1,7 @@
 """The request reader alone, over a request buffer in the simulator: the fixed fields of
-each request (zeros past a short payload), then its bytes from the seek as a stream taken
-with gaps; released moves past a payload once, not for a NAKed frame."""
+each request (zeros past a short payload: lengths 0, 2, 7, 8 and 12), then its bytes from
+the seek as a stream taken with gaps; released moves past a payload once, not for a NAKed
+frame."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hdl.link.request_decoder import ARGS_BYTES
 from hdl.link.request_reader import RequestReader
 
 PTR_BITS = 6  # a 32-byte buffer
-PAYLOADS = [bytes(range(10, 22)), b"\x05\x06", bytes(range(40, 56))]
+PAYLOADS = [bytes(range(10, 22)), b"\x05\x06", b"", bytes(range(30, 37)), bytes(range(40, 48))]
 
 
 class Top(wiring.Component):
