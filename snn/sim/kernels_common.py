@@ -129,8 +129,9 @@ class Team(NamedTuple):
 def collect_spikes(blocks, counts, flag, flag_words, spikes):
     """The neurons flagged by the update, in index order, into ``spikes``; returns their number.
 
-    Only blocks with a spike are looked at, 8 flags at a time (``flag_words`` is a uint64
-    view of ``flag``), and only the bytes of a nonzero word are tested.
+    Only blocks with a spike are looked at, 32 flags at a time (``flag_words`` is a uint64
+    view of ``flag``), only the bytes of a nonzero word are tested, and a block is left as
+    soon as its ``counts`` spikes are found (most blocks hold one or two).
     """
     return collect_spikes_range(blocks, 0, blocks.shape[0], counts, flag, flag_words, spikes)
 
@@ -140,15 +141,22 @@ def collect_spikes_range(blocks, b_lo, b_hi, counts, flag, flag_words, spikes):
     """:func:`collect_spikes` of blocks ``b_lo:b_hi``."""
     n_spk = 0
     for b in range(b_lo, b_hi):
-        if counts[b] == 0:
-            continue
+        left = counts[b]
         lo, hi = blocks[b, 0], blocks[b, 1]
-        for w in range(lo >> 3, (hi + 7) >> 3):
+        w, w_end = lo >> 3, (hi + 7) >> 3
+        while left > 0 and w < w_end:
+            if w + 4 <= w_end:
+                u = uint64(w)
+                if flag_words[u] | flag_words[u + 1] | flag_words[u + 2] | flag_words[u + 3] == 0:
+                    w += 4
+                    continue
             if flag_words[uint64(w)] != 0:
                 for jj in range(max(w << 3, lo), min((w << 3) + 8, hi)):
                     if flag[uint64(jj)] != 0:
                         spikes[n_spk] = jj
                         n_spk += 1
+                        left -= 1
+            w += 1
     return n_spk
 
 
