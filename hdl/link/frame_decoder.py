@@ -108,7 +108,12 @@ class FrameDecoder(wiring.Component):
 
         # every decoded byte: CRC, header or buffer
         offset = (pos - hsize)[: self.ptr_bits]
-        used = (start + offset - self.released)[: self.ptr_bits]
+        at = (start + offset)[: self.ptr_bits]  # the byte's place (a pointer: wrap bit on top)
+        # the buffer is full when the byte's place is a lap ahead of released: the room in
+        # use (at - released) is at most depth when the payload starts and grows one byte
+        # at a time (released only frees room), so it meets depth before it passes it, and
+        # the frame is BUSY from then on (full; no more of it is written)
+        lap = (at ^ self.released) == self.depth
         with m.If(out_valid):
             m.d.sync += crc.eq(crc16_byte(crc, out_byte))
             with m.If(below(pos, hsize + limit + 1)):
@@ -118,9 +123,9 @@ class FrameDecoder(wiring.Component):
                 with m.If(pos == 0):
                     m.d.sync += version_ok.eq(out_byte == PROTOCOL_VERSION)
             with m.Elif(below(pos, hsize + limit)):
-                with m.If(used < self.depth):
+                with m.If(~full & ~lap):
                     m.d.comb += [
-                        self.buffer.addr.eq(start + offset),
+                        self.buffer.addr.eq(at),
                         self.buffer.data.eq(out_byte),
                         self.buffer.en.eq(1),
                     ]

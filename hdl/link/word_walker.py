@@ -119,16 +119,19 @@ class WordWalker(wiring.Component):
                     m.d.comb += [cfg_region.eq(r), cfg_last.eq(size - 1)]
 
         # CONTROL limits (DeviceModel._check_control)
-        lbits = bits_for(max(spec.max_weight_shift, spec.max_inputs, spec.max_neurons))
-        limit = Signal(lbits)
+        # (each register's limit a compare with a constant: logic, not a carry chain)
+        limits = {
+            Control.WEIGHT_SHIFT: spec.max_weight_shift,
+            Control.N_INPUTS: spec.max_inputs,
+            Control.N_NEURONS: spec.max_neurons,
+        }
+        lbits = bits_for(max(limits.values()))
+        over_low = Signal()
         with m.Switch(cur[:2]):
-            with m.Case(Control.WEIGHT_SHIFT):
-                m.d.comb += limit.eq(spec.max_weight_shift)
-            with m.Case(Control.N_INPUTS):
-                m.d.comb += limit.eq(spec.max_inputs)
-            with m.Case(Control.N_NEURONS):
-                m.d.comb += limit.eq(spec.max_neurons)
-        over_limit = (value[lbits:] != 0) | (value[:lbits] > limit)
+            for reg, limit in limits.items():
+                with m.Case(reg):
+                    m.d.comb += over_low.eq(at_least(value[:lbits], limit + 1))
+        over_limit = (value[lbits:] != 0) | over_low
 
         # the word loop starts from several places: one update
         start_words, start_mode = Signal(), Signal(2)

@@ -156,21 +156,26 @@ def test_timeout_drops_a_half_frame():
 
 
 def test_buffer_full_is_busy():
-    # frames are not released: the third frame finds no room
+    # frames are not released: the third frame finds no room; once the first is released
+    # a fourth fits, and what the BUSY frame brought wrote over no payload still held
     m = Module()
-    frames = [Frame(i, 0x10, bytes([i + 1]) * 100) for i in range(3)]
-    stream = b"".join(f.encode() for f in frames)
+    frames = [Frame(i, 0x10, bytes([i + 1]) * 100) for i in range(4)]
     m.submodules.dec = dec = FrameDecoder(depth=DEPTH, max_payload=MAX_PAYLOAD, timeout=TIMEOUT)
-    statuses = []
+    statuses, memory = [], {}
 
     async def bench(ctx):
         ctx.set(dec.frames.ready, 1)
-        for byte in stream:
-            ctx.set(dec.bytes.payload, byte)
-            ctx.set(dec.bytes.valid, 1)
-            if ctx.get(dec.frames.valid):
-                statuses.append(Status(ctx.get(dec.frames.payload.status)))
-            await ctx.tick()
+        for i, frame in enumerate(frames):
+            if i == 3:
+                ctx.set(dec.released, len(frames[0].payload))
+            for byte in frame.encode():
+                ctx.set(dec.bytes.payload, byte)
+                ctx.set(dec.bytes.valid, 1)
+                if ctx.get(dec.frames.valid):
+                    statuses.append(Status(ctx.get(dec.frames.payload.status)))
+                if ctx.get(dec.buffer.en):
+                    memory[ctx.get(dec.buffer.addr)] = ctx.get(dec.buffer.data)
+                await ctx.tick()
         if ctx.get(dec.frames.valid):
             statuses.append(Status(ctx.get(dec.frames.payload.status)))
 
@@ -178,7 +183,9 @@ def test_buffer_full_is_busy():
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    assert statuses == [Status.OK, Status.OK, Status.BUSY]
+    assert statuses == [Status.OK, Status.OK, Status.BUSY, Status.OK]
+    held = bytes(memory[(100 + i) % DEPTH] for i in range(200))
+    assert held == frames[1].payload + frames[3].payload
 
 
 _frames = st.builds(

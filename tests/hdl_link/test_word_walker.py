@@ -117,6 +117,23 @@ def test_a_refused_write_writes_nothing(payload, status):
     assert got["status"] == [status] and got["writes"] == []
 
 
+@pytest.mark.parametrize(
+    ("register", "limit"),
+    [
+        (Control.WEIGHT_SHIFT, SPEC.max_weight_shift),
+        (Control.N_INPUTS, SPEC.max_inputs),
+        (Control.N_NEURONS, SPEC.max_neurons),
+    ],
+)
+def test_a_control_register_takes_up_to_its_limit(register, limit):
+    for value, status in ((limit, Status.OK), (limit + 1, Status.BAD_VALUE)):
+        mem = {}
+        got = run([Walk.WRITE], write(Region.CONTROL, register, [value]), mem)
+        assert got["status"] == [status]
+        assert got["writes"] == ([] if status else [(Region.CONTROL, register)])
+        assert mem.get((Region.CONTROL, register)) == (None if status else value)
+
+
 def test_a_read_longer_than_max_payload_is_bad_length():
     got = run([Walk.READ], ADDRESS.pack(Region.FF_WEIGHT, 0, MAX_PAYLOAD), {})
     assert got["status"] == [Status.BAD_LENGTH]
