@@ -19,7 +19,7 @@ engine tests' memories) gives the same result. ``6 * n_neurons + 2`` cycles per 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,6 +27,41 @@ from snn.core_spec import CoreSpec
 
 from .arith import clip, fits, sat, trunc
 from .memories import acc_layout, addr_width, param_layout, read_port, state_layout, write_port
+
+
+def deliver(spec: CoreSpec, i: Value, x: Value, s: Value) -> Value:
+    """Phase 1 for one current: ``sat_Bi(i + (x << s))``, ``x`` an accumulator, ``s`` the shift.
+
+    ``x << s`` is formed to ``i_bits + 1`` bits only, with a test of whether it fits them:
+    not if a bit of ``x`` that the shift moves to bit ``i_bits`` or above differs from the
+    sign (then the sum saturates on ``x``'s side).
+    """
+    B = spec.i_bits
+    shifted = (x << s)[: B + 1].as_signed()
+    moved = range(max(0, B - spec.max_weight_shift), len(x) - 1)
+    big = Cat((x[k] != x[-1]) & (s >= B - k) for k in moved).any()
+    wide = i + shifted
+    return clip(wide, B, ~big & fits(wide, B), Mux(big, x[-1], wide[-1]))
+
+
+def refractory(ref: Value) -> tuple[Value, Value]:
+    """``(ref - 1 if ref > 0 else ref, frozen)``: the counter's step and whether it stays > 0."""
+    return ref - ref.any(), ref[1:].any()
+
+
+def integrate(spec: CoreSpec, v: Value, total: Value, frozen: Value, v_thresh: Value) -> tuple[Value, Value]:
+    """``(v_int, spike)``: ``sat_Bv(v + (total >> C))`` (``total`` holds the three products
+    and the rounding ``2^(C-1)`` of ``rnd_C``) and ``not frozen and v_int >= v_thresh``."""
+    v_int = sat(v + (total >> spec.coef_bits), spec.v_bits)
+    return v_int, ~frozen & (v_int >= v_thresh)
+
+
+def settle(v_int, spike, resetting, v_init, v_reset, ref_steps, ref_dec) -> tuple[Value, Value]:
+    """The written ``(v, ref)``: ``v_reset``/``ref_steps`` after a spike, ``v_init``/0 in a
+    reset pass, else ``v_int``/``ref_dec`` (``v`` is not written while frozen)."""
+    # (the parameter chosen apart from the late spike: fewer cells)
+    v = Mux(spike | resetting, Mux(resetting, v_init, v_reset), v_int)
+    return v, Mux(resetting, 0, Mux(spike, ref_steps, ref_dec))
 
 
 class NeuronEngine(wiring.Component):
@@ -83,15 +118,7 @@ class NeuronEngine(wiring.Component):
 
         # delivery of i_e (steps 1, 3) or i_i (steps 2, 4): one shift and saturating add
         inh = ~step[0]
-        B, s = spec.i_bits, self.weight_shift
-        x = Mux(inh, acc.i, acc.e)
-        # x << s to B + 1 bits only, and whether it fits them: not if a bit of x that the
-        # shift moves to bit B or above differs from the sign (then the sum saturates)
-        shifted = (x << s)[: B + 1].as_signed()
-        moved = range(max(0, B - spec.max_weight_shift), len(x) - 1)
-        big = Cat((x[k] != x[-1]) & (s >= B - k) for k in moved).any()
-        wide = Mux(inh, st.i_i, st.i_e) + shifted
-        delivered = clip(wide, B, ~big & fits(wide, B), Mux(big, x[-1], wide[-1]))
+        delivered = deliver(spec, Mux(inh, st.i_i, st.i_e), Mux(inh, acc.i, acc.e), self.weight_shift)
         # the one multiplier, its operands chosen by the step
         a = Mux(step == 0, par.v_inf - st.v, delivered)
         b = Signal.like(par.k_m)  # 0 in steps 5..7, so is the product (RESET writes 0 currents)
@@ -105,18 +132,17 @@ class NeuronEngine(wiring.Component):
         total = Signal(signed(product.shape().width + 2))
 
         # the update of v and ref, written in step 3
-        ref_dec = st.ref - st.ref.any()
-        frozen = st.ref[1:].any()  # ref_dec > 0
-        v_int = sat(st.v + (total >> C), spec.v_bits)
+        ref_dec, frozen = refractory(st.ref)
+        v_int, fires = integrate(spec, st.v, total, frozen, par.v_thresh)
         spike = Signal()
-        m.d.comb += spike.eq(~frozen & (v_int >= par.v_thresh))
+        m.d.comb += spike.eq(fires)
+        new_v, new_ref = settle(v_int, spike, resetting, par.v_init, par.v_reset, par.ref_steps, ref_dec)
         m.d.comb += [
-            # (the parameter chosen apart from the late spike: fewer cells)
-            wr.v.eq(Mux(spike | resetting, Mux(resetting, par.v_init, par.v_reset), v_int)),
+            wr.v.eq(new_v),
             # both currents from the multiplier (0 in RESET), each written in its own step
             wr.i_e.eq(trunc(product, C, spec.i_bits)),
             wr.i_i.eq(trunc(product, C, spec.i_bits)),
-            wr.ref.eq(Mux(resetting, 0, Mux(spike, par.ref_steps, ref_dec))),
+            wr.ref.eq(new_ref),
         ]
 
         m.d.sync += self.done.eq(0)

@@ -21,6 +21,9 @@ class Bench(Elaboratable):
     cycle, is the inverse of the word read (wrong in every bit, so that an engine using it
     fails). ``mirrors``: ``{copy: original}``, a memory the engine only reads that takes
     every write the engine makes to ``original`` (the core's copies of the trace memories).
+    The memories named in ``collide`` behave as ``BlockMemory(exclusive=False)``: reads go on
+    while other words are written, and a read that meets a write of its own word returns that
+    word with every bit inverted (the core's memories give don't-care data there).
     """
 
     def __init__(
@@ -30,6 +33,7 @@ class Bench(Elaboratable):
         single_port=(),
         stride=None,
         mirrors=None,
+        collide=(),
     ):
         self.mirrors = dict(mirrors or {})
         self.engine = engine
@@ -39,6 +43,7 @@ class Bench(Elaboratable):
         }
         self.lanes = {name: lanes for name, (_, _, lanes, _) in mems.items()}
         self.single_port = set(single_port)
+        self.collide = set(collide)
         self.lost_reads = {name: Signal(name=f"{name}_lost") for name in self.single_port}
         self.row_bit = stride.bit_length() - 1 if banked(stride) else None
 
@@ -62,9 +67,19 @@ class Bench(Elaboratable):
                 user = getattr(self.engine, wr_name)
                 m.d.comb += [wr.addr.eq(user.addr), wr.data.eq(user.data), wr.en.eq(user.en)]
             if hasattr(self.engine, rd_name):
-                rd = mem.read_port(transparent_for=(wr,) if wr is not None else ())
+                transparent = wr is not None and name not in self.collide
+                rd = mem.read_port(transparent_for=(wr,) if transparent else ())
                 user = getattr(self.engine, rd_name)
-                if name in self.single_port and wr is not None:
+                if name in self.collide and wr is not None:
+                    met = Signal(name=f"{name}_met")  # the data on the read port met a write of its word
+                    with m.If(user.en):
+                        m.d.sync += met.eq((wr.en != 0) & (wr.addr == user.addr))
+                    m.d.comb += [
+                        rd.addr.eq(user.addr),
+                        rd.en.eq(user.en),
+                        user.data.eq(Mux(met, ~rd.data, rd.data)),
+                    ]
+                elif name in self.single_port and wr is not None:
                     lost = self.lost_reads[name]
                     clash = (wr.en != 0) & (self.bank(wr.addr) == self.bank(user.addr))
                     m.d.sync += lost.eq(clash)
@@ -78,8 +93,12 @@ class Bench(Elaboratable):
         return m
 
 
-def run(bench: Bench, setup: dict, *, reset: bool = False, timeout: int = 100_000) -> int:
-    """Pulse ``start`` with the engine's inputs ``setup``; wait for ``done``; return the cycles."""
+def run(bench: Bench, setup: dict, *, reset: bool = False, timeout: int = 100_000, outputs=()) -> dict:
+    """Pulse ``start`` with the engine's inputs ``setup``; wait for ``done``.
+
+    Returns ``{"cycles": ..., "memories": {name: words}}`` and the engine's signals named in
+    ``outputs`` as the cycle of ``done`` leaves them.
+    """
     sim = Simulator(bench)
     sim.add_clock(1e-8)
     engine = bench.engine
@@ -100,6 +119,7 @@ def run(bench: Bench, setup: dict, *, reset: bool = False, timeout: int = 100_00
             cycles += 1
             assert cycles < timeout, "engine did not finish"
         out["cycles"] = cycles
+        out.update({name: ctx.get(getattr(engine, name)) for name in outputs})
         out["memories"] = {
             name: [ctx.get(mem.data[i]) for i in range(mem.depth)] for name, mem in bench.memories.items()
         }
