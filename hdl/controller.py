@@ -135,9 +135,11 @@ class Controller(wiring.Component):
                         self.neuron_start.eq(1),
                         # the learning engine decays its traces during the neuron and synapse
                         # phases; its walks wait for the LEARN phase
-                        self.learn_start.eq(spec.stdp),
-                        # two lanes: the synapse engine walks the inputs' rows meanwhile
-                        self.synapse_start.eq(spec.lanes == 2),
+                        # (a wide core's matrix engines learn: no learning engine)
+                        self.learn_start.eq(spec.stdp and spec.lanes <= 2),
+                        # two lanes: the synapse engine walks the inputs' rows meanwhile; wide:
+                        # the matrix engines start
+                        self.synapse_start.eq(spec.lanes >= 2),
                     ]
                     m.next = "NEURON"
                 with m.Else():
@@ -194,7 +196,7 @@ class Controller(wiring.Component):
                 m.d.comb += self.phase.eq(Phase.SYNAPSE)
                 with m.If(self.synapse_done):
                     m.d.sync += out_pos.eq(0)
-                    m.next = "LEARN" if spec.stdp else "OUT_FETCH"
+                    m.next = "LEARN" if spec.stdp and spec.lanes <= 2 else "OUT_FETCH"
             with m.State("LEARN"):
                 m.d.comb += self.phase.eq(Phase.LEARN)
                 with m.If(self.learn_done):

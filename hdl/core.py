@@ -23,6 +23,7 @@ from .commands import command_layout, response_layout
 from .compare import below
 from .controller import Controller, Phase
 from .learning_engine import FF, REC, LearningEngine
+from .matrix_engine import MatrixEngine
 from .memories import (
     acc_layout,
     addr_width,
@@ -35,6 +36,7 @@ from .memories import (
     write_port,
 )
 from .neuron_engine import NeuronEngine
+from .skewed_memory import SkewedWeights
 from .synapse_engine import SynapseEngine
 from .weight_memory import WeightMemory, banked, is_ice40_up
 
@@ -48,6 +50,14 @@ def check_spec(spec: CoreSpec) -> None:
     if spec.lanes == 2 and not banked(spec.max_neurons):
         raise NetworkError(
             f"two lanes need a power-of-two max_neurons (two weight banks), got {spec.max_neurons}"
+        )
+    if spec.lanes > 2 and not (banked(spec.max_neurons) and spec.max_neurons >= spec.lanes):
+        raise NetworkError(
+            f"lanes={spec.lanes} needs a power-of-two max_neurons of at least {spec.lanes}, got {spec.max_neurons}"
+        )
+    if spec.lanes > 2 and spec.max_inputs % spec.lanes:
+        raise NetworkError(
+            f"lanes={spec.lanes} needs max_inputs in multiples of {spec.lanes}, got {spec.max_inputs}"
         )
     if spec.max_weight_shift >= 1 << 16 or max(spec.max_inputs, spec.max_neurons) >= 1 << 16:
         raise NetworkError("the control registers are 16 bits: max_inputs, max_neurons must be below 65536")
@@ -77,15 +87,32 @@ class Core(wiring.Component):
                 "lanes=2 walks two synapses a cycle in dual-port block RAM; the iCE40 UP's weights are"
                 " single-port SPRAM: build with lanes=1 (--spec-json)"
             )
+        wide = spec.lanes > 2
+        if wide and is_ice40_up(platform):
+            raise NetworkError(
+                f"lanes={spec.lanes} keeps its weights in {spec.lanes} banks of block RAM; the iCE40 UP's"
+                " weights are SPRAM: build with lanes=1 (--spec-json)"
+            )
         n, k = spec.max_neurons, spec.max_inputs
         m = Module()
         ctrl = m.submodules.controller = Controller(spec)
         neuron = m.submodules.neuron_engine = NeuronEngine(spec)
-        synapse = m.submodules.synapse_engine = SynapseEngine(spec)
+        # the wide core: one engine per matrix propagates and learns (no synapse and learning
+        # engines); the FF engine walks the input rows from the step's start, the REC engine
+        # the neuron rows once the spike list is complete and the FF rows are done
+        mats = []
+        if wide:
+            mats = [MatrixEngine(spec, FF), MatrixEngine(spec, REC)]
+            m.submodules.matrix_ff, m.submodules.matrix_rec = mats
+            synapse = None
+        else:
+            synapse = m.submodules.synapse_engine = SynapseEngine(spec)
         # the learning engine; two lanes: one per matrix, side by side (each with its own
         # copy of the spike list and of the enable bits, the memories both would read)
         learns = []
-        if spec.stdp and spec.lanes == 1:
+        if wide:
+            pass
+        elif spec.stdp and spec.lanes == 1:
             learns = [LearningEngine(spec)]
             m.submodules.learning_engine = learns[0]
         elif spec.stdp:
@@ -119,11 +146,14 @@ class Core(wiring.Component):
             neuron.weight_shift.eq(weight_shift),
             ctrl.neuron_done.eq(neuron.done),
             ctrl.spike_count.eq(neuron.spike_count),
-            synapse.start.eq(ctrl.synapse_start),
-            synapse.spikes_ready.eq(stepping[Phase.SYNAPSE]),
-            ctrl.synapse_done.eq(synapse.done),
         ]
-        for engine in [synapse, *learns]:
+        if synapse is not None:
+            m.d.comb += [
+                synapse.start.eq(ctrl.synapse_start),
+                synapse.spikes_ready.eq(stepping[Phase.SYNAPSE]),
+                ctrl.synapse_done.eq(synapse.done),
+            ]
+        for engine in [e for e in (synapse, *learns, *mats) if e is not None]:
             m.d.comb += [
                 engine.n_neurons.eq(n_neurons),
                 engine.spike_count.eq(neuron.spike_count),
@@ -138,7 +168,28 @@ class Core(wiring.Component):
                 engine.rules.eq(rules),
                 engine.n_inputs.eq(n_inputs),
             ]
-        if len(learns) == 1:
+        if wide:
+            # a step (the controller's synapse strobe, at its start) or a reset (its learn
+            # strobe) runs both matrix engines; done when both are (the first pulse is held)
+            ff_engine, rec_engine = mats
+            spikes_ready = stepping[Phase.SYNAPSE]  # the neuron engine is done
+            for mat, engine in zip((FF, REC), mats, strict=True):
+                m.d.comb += [
+                    engine.start.eq(ctrl.synapse_start | ctrl.learn_start),
+                    engine.reset.eq(ctrl.reset),
+                    engine.n_inputs.eq(n_inputs),
+                ]
+                if spec.stdp:
+                    m.d.comb += engine.rule.eq(rules[mat])
+            m.d.comb += [
+                ff_engine.cols_go.eq(spikes_ready),
+                rec_engine.rows_go.eq(spikes_ready & ff_engine.rows_done),
+            ]
+            held = Signal(2)
+            now = Cat(ff_engine.done, rec_engine.done) | held
+            m.d.comb += [ctrl.synapse_done.eq(now.all()), ctrl.learn_done.eq(now.all())]
+            m.d.sync += held.eq(Mux(now.all() | ctrl.synapse_start | ctrl.learn_start, 0, now))
+        elif len(learns) == 1:
             m.d.comb += ctrl.learn_done.eq(learn.done)
         elif learns:
             # done when both engines are: the first one's pulse is held until the second's
@@ -193,6 +244,17 @@ class Core(wiring.Component):
         trace_names = list(trace_owner)
         for name, engine in trace_owner.items():
             mems[name] = (engine.trace_depths()[name], spec.trace_bits, 1)
+        lp = P.bit_length() - 1
+        if wide:
+            # the REC engine's copy of the spike list; the traces and the STDP enable bits of
+            # each matrix side, ``P`` elements a word (``{name}_en``: the enables of that
+            # trace's rows (pre) or columns (post)), one lane each
+            mems["spikes2"] = (n, addr_width(n), 1)
+            if spec.stdp:
+                trace_names = ["ff_pre", "ff_post", "rec_pre", "rec_post"]
+                for name, depth in zip(trace_names, (k, n, n, n), strict=True):
+                    mems[name] = (depth // P, P * spec.trace_bits, P)
+                    mems[f"{name}_en"] = (depth // P, P, P)
         if learn:
             # the STDP enable bits: one lane per trace memory (row enables of the pre traces'
             # matrix, column enables of the post traces'), written by the command path only;
@@ -251,6 +313,26 @@ class Core(wiring.Component):
             access["stdp_enable"] = (is_row | in_region(Region.STDP_COL_ENABLE), enable_lane)
             if len(learns) == 2:
                 access["stdp_enable2"] = access["stdp_enable"]
+        if wide and spec.stdp:
+            # element ``e`` of a trace or enable memory: lane ``e % P`` of word ``e // P``
+            kind, element = split(rows, 4)
+            row_mat, row = split(rows, 2)
+            col_mat, col = split(n, 2)
+            with m.Switch(region):
+                with m.Case(Region.TRACE):
+                    m.d.comb += cmd_addr.eq(element >> lp)
+                with m.Case(Region.STDP_ROW_ENABLE):
+                    m.d.comb += cmd_addr.eq(row >> lp)
+                with m.Case(Region.STDP_COL_ENABLE):
+                    m.d.comb += cmd_addr.eq(col >> lp)
+            for i, name in enumerate(trace_names):
+                is_trace = in_region(Region.TRACE) & (kind == i) & below(element, mems[name][0] * P)
+                access[name] = (is_trace, element[:lp])
+            for mat, name, depth in ((FF, "ff_pre_en", k), (REC, "rec_pre_en", n)):
+                is_row = in_region(Region.STDP_ROW_ENABLE) & (row_mat == mat) & below(row, depth)
+                access[name] = (is_row, row[:lp])
+            for mat, name in ((FF, "ff_post_en"), (REC, "rec_post_en")):
+                access[name] = (in_region(Region.STDP_COL_ENABLE) & (col_mat == mat), col[:lp])
 
         # -- memories and who drives their ports ----------------------------------------------
         users = {name: {"rd": [], "wr": []} for name in mems}
@@ -277,22 +359,39 @@ class Core(wiring.Component):
             users[name]["rd"] = [(~cmd_path, eng_rd)]
             users[name]["wr"] = [(~cmd_path, eng_wr)]
         neuron_acc_rd, neuron_acc_wr = neuron.acc_rd, neuron.acc_wr
-        if P == 2:
-            # the neuron engine's accumulator j: half j % 2 of word j // 2 (the engine holds
+        if P > 1:
+            # the neuron engine's accumulator j: lane j % P of word j // P (the engine holds
             # its read address while it uses the data)
             neuron_acc_rd = read_port(n // P, P * acc.size).signature.create()
             neuron_acc_wr = write_port(n // P, P * acc.size, P).signature.create()
-            odd = neuron.acc_rd.addr[0]
+            lane = neuron.acc_rd.addr[:lp]
             m.d.comb += [
-                neuron_acc_rd.addr.eq(neuron.acc_rd.addr[1:]),
+                neuron_acc_rd.addr.eq(neuron.acc_rd.addr[lp:]),
                 neuron_acc_rd.en.eq(neuron.acc_rd.en),
-                neuron_acc_wr.addr.eq(neuron.acc_wr.addr[1:]),
-                neuron_acc_wr.data.eq(Cat(neuron.acc_wr.data, neuron.acc_wr.data)),
-                neuron_acc_wr.en.eq(Mux(neuron.acc_wr.addr[0], 0b10, 0b01) & neuron.acc_wr.en.replicate(2)),
+                neuron_acc_wr.addr.eq(neuron.acc_wr.addr[lp:]),
+                neuron_acc_wr.data.eq(neuron.acc_wr.data.replicate(P)),
+                neuron_acc_wr.en.eq(
+                    Cat(neuron.acc_wr.addr[:lp] == i for i in range(P)) & neuron.acc_wr.en.replicate(P)
+                ),
             ]
         # the synapse engine reads its row lists and weights in the synapse phase (two lanes:
-        # from the step's start, the inputs' rows during the neuron phase)
-        propagating = stepping[Phase.SYNAPSE] | (stepping[Phase.NEURON] if P == 2 else 0)
+        # from the step's start, the inputs' rows during the neuron phase; wide: the matrix
+        # engines, from the step's start)
+        propagating = stepping[Phase.SYNAPSE] | (stepping[Phase.NEURON] if P > 1 else 0)
+        if wide:
+            # the set being filled: by the FF engine's rows, then by the REC engine's
+            filler_rd = read_port(n // P, P * acc.size).signature.create()
+            filler_wr = write_port(n // P, P * acc.size, P).signature.create()
+            ff_engine, rec_engine = mats
+            for port, port_name in ((filler_rd, "acc_rd"), (filler_wr, "acc_wr")):
+                ff_port, rec_port = getattr(ff_engine, port_name), getattr(rec_engine, port_name)
+                fields = ("addr", "en") if port_name == "acc_rd" else ("addr", "en", "data")
+                for f in fields:
+                    m.d.comb += getattr(port, f).eq(
+                        Mux(ff_engine.rows_done, getattr(rec_port, f), getattr(ff_port, f))
+                    )
+        else:
+            filler_rd, filler_wr = synapse.acc_rd, synapse.acc_wr
         if P == 1:
             users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron_acc_rd)]
             users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron_acc_wr)]
@@ -309,26 +408,41 @@ class Core(wiring.Component):
                 sets.append(mem)
                 reads, writes = fresh == b, (fresh == b) | stepping[Phase.RESET]
                 m.d.comb += [
-                    mem.rd.addr.eq(Mux(reads, neuron_acc_rd.addr, synapse.acc_rd.addr)),
-                    mem.rd.en.eq(Mux(reads, neuron_acc_rd.en, synapse.acc_rd.en)),
-                    mem.wr.addr.eq(Mux(writes, neuron_acc_wr.addr, synapse.acc_wr.addr)),
-                    mem.wr.data.eq(Mux(writes, neuron_acc_wr.data, synapse.acc_wr.data)),
-                    mem.wr.en.eq(Mux(writes, neuron_acc_wr.en, synapse.acc_wr.en)),
+                    mem.rd.addr.eq(Mux(reads, neuron_acc_rd.addr, filler_rd.addr)),
+                    mem.rd.en.eq(Mux(reads, neuron_acc_rd.en, filler_rd.en)),
+                    mem.wr.addr.eq(Mux(writes, neuron_acc_wr.addr, filler_wr.addr)),
+                    mem.wr.data.eq(Mux(writes, neuron_acc_wr.data, filler_wr.data)),
+                    mem.wr.en.eq(Mux(writes, neuron_acc_wr.en, filler_wr.en)),
                 ]
             m.d.comb += [
-                # the neuron engine's accumulator: one 4:1 multiplexer (set, half), not two
-                # 2:1 in a row (the delivery behind it is the ECP5 build's critical path)
+                # the neuron engine's accumulator: one 2P:1 multiplexer (set, lane), not two in
+                # a row (the delivery behind it is the ECP5 build's critical path)
                 neuron.acc_rd.data.eq(
-                    Array(mem.rd.data[h * acc.size : (h + 1) * acc.size] for mem in sets for h in range(2))[
-                        Cat(odd, fresh)
+                    Array(mem.rd.data[h * acc.size : (h + 1) * acc.size] for mem in sets for h in range(P))[
+                        Cat(lane, fresh)
                     ]
                 ),
-                synapse.acc_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data)),
+                filler_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data)),
             ]
-        users["spikes"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.spikes_rd)]
+            for engine in mats:
+                m.d.comb += engine.acc_rd.data.eq(filler_rd.data)
+        list_reader = mats[0] if wide else synapse  # the FF engine reads the lists in a wide core
+        users["spikes"]["rd"] = [(propagating if wide else stepping[Phase.SYNAPSE], list_reader.spikes_rd)]
         users["spikes"]["wr"] = [(None, neuron.spike_wr)]
-        users["inputs"]["rd"] = [(propagating, synapse.inputs_rd)]
+        users["inputs"]["rd"] = [(propagating, list_reader.inputs_rd)]
         users["inputs"]["wr"] = [(None, ctrl.inputs_wr)]
+        if wide:
+            users["spikes2"]["rd"].append((None, mats[1].spikes_rd))
+            users["spikes2"]["wr"].append((None, neuron.spike_wr))
+            for engine, (pre, post) in zip(
+                mats, (("ff_pre", "ff_post"), ("rec_pre", "rec_post")), strict=True
+            ):
+                if not spec.stdp:
+                    continue
+                for name, side in ((pre, "pre"), (post, "post")):
+                    users[name]["rd"].append((~cmd_path, getattr(engine, f"{side}_rd")))
+                    users[name]["wr"].append((~cmd_path, getattr(engine, f"{side}_wr")))
+                    users[f"{name}_en"]["rd"].append((~cmd_path, getattr(engine, f"{side}_en_rd")))
         for name in ("ff", "rec"):
             if P == 1:
                 users[name]["rd"] = [(stepping[Phase.SYNAPSE], getattr(synapse, f"{name}_rd"))]
@@ -358,9 +472,18 @@ class Core(wiring.Component):
             "spikes2",
             "stdp_enable",
             "stdp_enable2",
+            *(f"{name}_en" for name in ("ff_pre", "ff_post", "rec_pre", "rec_post")),
         }
         for name, (depth, width, lanes) in mems.items():
-            if name in ("ff", "rec"):
+            if name in ("ff", "rec") and wide:
+                # ``P`` skewed banks: the engine has each bank's ports, the command path ``rd``/``wr``
+                mem = m.submodules[f"mem_{name}"] = SkewedWeights(depth // n, n, P, width)
+                engine = mats[0 if name == "ff" else 1]
+                for b in range(P):
+                    wiring.connect(m, getattr(engine, f"w{b}_rd"), getattr(mem, f"brd{b}"))
+                    wiring.connect(m, getattr(engine, f"w{b}_wr"), getattr(mem, f"bwr{b}"))
+                wr, rd = mem.wr, mem.rd
+            elif name in ("ff", "rec"):
                 # single-ported (SPRAM on the iCE40 UP): never read and written in one cycle
                 # two checkerboard banks when max_neurons (the row length) is a power of two
                 # one lane: the two matrices' bank address multiplexers are one (``shared``:
@@ -514,6 +637,26 @@ class Core(wiring.Component):
                 with m.Case(Region.STDP_ROW_ENABLE, Region.STDP_COL_ENABLE):
                     bits = read_data["stdp_enable"]
                     m.d.comb += narrow.eq(Array(bits[i * en.lane] for i in range(en.lanes))[enable_lane])
+            if wide and spec.stdp:
+
+                def element_of(name, e):
+                    """Element ``e`` (its lane ``e % P``) of the read word of memory ``name``."""
+                    word, width = read_data[name], mems[name][1] // P
+                    return Array(word[i * width : (i + 1) * width] for i in range(P))[e[:lp]]
+
+                with m.Case(Region.TRACE):
+                    with m.Switch(kind):
+                        for i, name in enumerate(trace_names):
+                            with m.Case(i):
+                                m.d.comb += narrow.eq(element_of(name, element))
+                with m.Case(Region.STDP_ROW_ENABLE):
+                    m.d.comb += narrow.eq(
+                        Mux(row_mat, element_of("rec_pre_en", row), element_of("ff_pre_en", row))
+                    )
+                with m.Case(Region.STDP_COL_ENABLE):
+                    m.d.comb += narrow.eq(
+                        Mux(col_mat, element_of("rec_post_en", col), element_of("ff_post_en", col))
+                    )
         return m
 
     @staticmethod

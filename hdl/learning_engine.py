@@ -49,8 +49,8 @@ from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
-from .arith import rnd
 from .memories import addr_width, enable_layout, read_port, rule_layout, write_port
+from .stdp_arith import bumped_trace, weight_step
 from .weight_memory import banked
 
 FF, REC = 0, 1
@@ -128,7 +128,6 @@ class LearningEngine(wiring.Component):
         n_max, k_max = spec.max_neurons, spec.max_inputs
         lines = max(n_max, k_max)
         C, W = spec.coef_bits, spec.weight_bits
-        round_bits = spec.stdp_frac_bits + spec.trace_frac_bits
         m = Module()
         rules = self.rules
         one_per_cycle = banked(n_max)  # two weight banks: a walk reads every cycle
@@ -315,22 +314,7 @@ class LearningEngine(wiring.Component):
 
         def update(w2, product, seen2, v2, tag=""):
             """Stage 2 of one synapse: the new weight and whether to write it."""
-            dist = Mux(ltp2, rule2.w_max - w2, w2 - rule2.w_min)  # room to the bound
-            delta = Signal(signed(product.shape().width + W + 3), name=f"delta{tag}")
-            with m.If(rule2.flags[1]):
-                m.d.comb += delta.eq(product)  # the amplitude (1 * A)
-            with m.Elif(rule2.flags[2]):
-                m.d.comb += delta.eq(rnd(product * dist, round_bits))
-            with m.Else():
-                m.d.comb += delta.eq(rnd(product, round_bits))
-            # the bound is hit when delta exceeds the room to it: compared in W + 1 bits, as a
-            # delta outside [-2^W, 2^W) exceeds (or not) every room of W-bit weights
-            big = ~delta[-1] & delta[W:-1].any()
-            tiny = delta[-1] & ~delta[W:-1].all()
-            bounded = big | (~tiny & (delta[: W + 1].as_signed() > dist))
-            step = Mux(ltp2, w2 + delta[:W], w2 - delta[:W])[:W]  # exact modulo 2^W
-            updated = Mux(bounded, Mux(ltp2, rule2.w_max, rule2.w_min), step)
-            return updated, v2 & (seen2 | ~rule2.flags[1])
+            return weight_step(m, spec, rule2, ltp2, w2, product, seen2, v2, tag)
 
         updated, writes = update(w2, product, seen2, v2)
         # stage 3: the write, registered (its address, data and matrix)
@@ -379,13 +363,7 @@ class LearningEngine(wiring.Component):
                     wr.en.eq(write3 & (m3 == mt) if both else write3),
                 ]
         # -- d. bumps: one trace per cycle (``tsel``: its memory, read data and rule) ----------
-        bump = Mux(tsel[0], rule_sel.bump_post, rule_sel.bump_pre)
-        replace = rule_sel.flags[1] | rule_sel.flags[3]  # window, or pair "nearest"
-        total = Signal(spec.trace_bits + 1)
-        m.d.comb += [
-            total.eq(selected + bump),  # trace_max is 2^trace_bits - 1: the carry says it is passed
-            bumped.eq(Mux(replace, bump, Mux(total[spec.trace_bits], spec.trace_max, total))),
-        ]
+        m.d.comb += bumped.eq(bumped_trace(spec, rule_sel, tsel[0], selected))
 
         with m.FSM():
             with m.State("IDLE"):

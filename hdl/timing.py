@@ -40,6 +40,11 @@ def step_cycles(
     REC learning engine side by side.
     """
     n, k, s, i = n_neurons, n_inputs, neuron_spikes, input_spikes
+    if lanes > 2:
+        return wide_cycles(
+            k, n, s, i, lanes=lanes, stdp=stdp, ff_rule=ff_rule, rec_rule=rec_rule,
+            ltp_ff_cols=ltp_ff_cols, ltp_rec_cols=ltp_rec_cols,
+        )  # fmt: skip
     # the neuron engine (6 cycles per neuron), then the synapse engine: one weight per cycle
     # (two lanes: two), 2 per row to fetch it; two lanes: the inputs' rows during the
     # neuron engine's pass (``phases``: from the step's start to the synapse engine's end)
@@ -158,3 +163,62 @@ def two_lane_cycles(
     if rec_rule:
         rec += 6 * s + wn * (ltd_rec_rows + ltp_rec_cols)
     return ff, rec
+
+
+# a wide core's step around its engines' passes: the command and hand-offs before the
+# engines start, the hand-off after both are done and STEP_DONE
+WIDE_OVERHEAD = 6
+WIDE_SPIKES_READY = 0  # from the neuron engine's ``done`` to the matrix engines' ``spikes_ready``
+
+
+def neuron_pass(n: int, lanes: int) -> int:
+    """Cycles from the neuron engine's ``start`` to its ``done`` pulse."""
+    return 6 * n + 2
+
+
+def wide_cycles(
+    k: int,
+    n: int,
+    s: int,
+    i: int,
+    *,
+    lanes: int,
+    stdp: bool,
+    ff_rule: bool = False,
+    rec_rule: bool = False,
+    ltp_ff_cols: int = 0,
+    ltp_rec_cols: int = 0,
+) -> int:
+    """Cycles of a step of the wide core (``lanes`` 4, 8, 16: ``hdl/matrix_engine.py``).
+
+    The two matrix engines and the neuron engine start together (cycle 0). Each engine
+    decays its traces (``ceil(len / P) + 1`` cycles per trace memory of a rule that is on, 1
+    otherwise, and a drain), then walks rows (3 cycles to fetch each, then ``ceil(N / P)``
+    chunks), columns (3 to fetch, ``ceil(len / P)`` chunks for a plastic one) and bumps (3
+    a spiking element). The FF engine's rows start at once, its columns when the neuron
+    engine is done (``ready``); the REC engine's rows need both that and the FF rows done.
+    """
+    P = lanes
+    cn, ck = -(-n // P), -(-k // P)
+    ready = neuron_pass(n, P) + WIDE_SPIKES_READY
+
+    def decay(on: bool, words: int) -> int:
+        if not stdp:
+            return 0
+        return words + 3 if on else 3
+
+    # FF: decay, rows (``rows_done`` from ``ff_rows``), columns after ``ready``, bumps
+    ff_rows = 3 + decay(ff_rule, cn + ck) + i * (3 + cn)
+    if stdp and ff_rule:
+        cols = max(ff_rows, ready) + 1 + ltp_ff_cols * (3 + ck) + (s - ltp_ff_cols) * 3
+        ff_done = cols + 1 + 3 * i + 3 * s + 3
+    else:
+        ff_done = ff_rows + 1
+    # REC: decay, rows once ``ready`` and the FF rows are done, columns, bumps
+    rows = max(1 + decay(rec_rule, 2 * cn), ready, ff_rows) + 1 + s * (3 + cn)
+    if stdp and rec_rule:
+        cols = rows + 2 + ltp_rec_cols * (3 + cn) + (s - ltp_rec_cols) * 3
+        rec_done = cols + 1 + 3 * s + 2
+    else:
+        rec_done = rows + 2
+    return WIDE_OVERHEAD + max(ff_done, rec_done) + 2 * s

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .errors import NetworkError
 
+#: the lane counts of the hardware core: 1 and 2 (the engines of ``hdl/``), and the wide
+#: core's 4, 8, 16 (``hdl/matrix_engine.py``: a matrix in that many skewed banks)
+LANES = (1, 2, 4, 8, 16)
+
 
 @dataclass(frozen=True)
 class CoreSpec:
@@ -34,8 +38,9 @@ class CoreSpec:
     max_neurons: int = 256  # LIF neurons (all-to-all recurrent matrix)
     max_delay: int = 1  # synaptic delay in timesteps that the core supports (1..max_delay)
     stdp: bool = True  # on-chip learning engine present
-    # synapses the hardware core's engines process per cycle (1 or 2): a schedule, not
-    # arithmetic, so it takes no part in comparisons (equal specs compute the same)
+    # synapses the hardware core's engines process per cycle (1, 2, or a wide core's 4, 8,
+    # 16): a schedule, not arithmetic, so it takes no part in comparisons (equal specs
+    # compute the same)
     lanes: int = field(default=1, compare=False)
 
     def __post_init__(self) -> None:
@@ -53,8 +58,10 @@ class CoreSpec:
             raise NetworkError("CoreSpec.trace_frac_bits must be smaller than trace_bits")
         if self.weight_bits > self.i_bits:
             raise NetworkError("CoreSpec.weight_bits must not exceed i_bits")
-        if self.lanes not in (1, 2):
-            raise NetworkError(f"CoreSpec.lanes must be 1 or 2, got {self.lanes!r}")
+        if self.lanes not in LANES:
+            raise NetworkError(
+                f"CoreSpec.lanes must be one of {', '.join(map(str, LANES))}, got {self.lanes!r}"
+            )
 
     # -- derived ranges ------------------------------------------------------------------
     @staticmethod

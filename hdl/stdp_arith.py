@@ -1,0 +1,57 @@
+"""Phase 5's per-synapse and per-trace arithmetic (docs/core-arithmetic.md) as logic.
+
+Every learning datapath (the learning engines of one and two lanes, the wide core's
+matrix engines) builds its weight updates and trace bumps here, so the rules live in one
+place and the engines differ only in their schedules.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, Value, signed
+
+from snn.core_spec import CoreSpec
+
+from .arith import rnd
+
+
+def weight_step(
+    m: Module, spec: CoreSpec, rule, ltp: Value, w: Value, product: Value, seen: Value, valid: Value, name=""
+):
+    """``(updated, write)``: the new weight of a synapse of weight ``w`` and whether to write it.
+
+    ``rule``: its matrix's rule slot (``hdl.memories.rule_layout``); ``ltp``: potentiation
+    (else depression); ``product``: ``A * trace`` of the partner (a window rule: ``1 * A``);
+    ``seen``: the partner's trace is not 0 (a window rule acts only then); ``valid``: the
+    synapse is walked and plastic. A step is compared with the room to its bound
+    (``w_max - w``, ``w - w_min``) in ``weight_bits + 1`` bits, not added at full width and
+    clipped.
+    """
+    W = spec.weight_bits
+    dist = Mux(ltp, rule.w_max - w, w - rule.w_min)  # room to the bound
+    delta = Signal(signed(product.shape().width + W + 3), name=f"delta{name}")
+    with m.If(rule.flags[1]):
+        m.d.comb += delta.eq(product)  # the amplitude (1 * A)
+    with m.Elif(rule.flags[2]):
+        m.d.comb += delta.eq(rnd(product * dist, spec.stdp_frac_bits + spec.trace_frac_bits))
+    with m.Else():
+        m.d.comb += delta.eq(rnd(product, spec.stdp_frac_bits + spec.trace_frac_bits))
+    # the bound is hit when delta exceeds the room to it: compared in W + 1 bits, as a delta
+    # outside [-2^W, 2^W) exceeds (or not) every room of W-bit weights
+    big = ~delta[-1] & delta[W:-1].any()
+    tiny = delta[-1] & ~delta[W:-1].all()
+    bounded = big | (~tiny & (delta[: W + 1].as_signed() > dist))
+    step = Mux(ltp, w + delta[:W], w - delta[:W])[:W]  # exact modulo 2^W
+    updated = Mux(bounded, Mux(ltp, rule.w_max, rule.w_min), step)
+    return updated, valid & (seen | ~rule.flags[1])
+
+
+def bumped_trace(spec: CoreSpec, rule, post: Value, trace: Value) -> Value:
+    """The trace of an element that spiked: ``trace`` bumped by its rule (phase 5d).
+
+    ``post``: a postsynaptic trace (``bump_post``), else presynaptic (``bump_pre``). A window
+    rule or pair "nearest" sets it, pair "all" adds and saturates at ``trace_max``.
+    """
+    bump = Mux(post, rule.bump_post, rule.bump_pre)
+    replace = rule.flags[1] | rule.flags[3]  # window, or pair "nearest"
+    total = (trace + bump)[: spec.trace_bits + 1]  # the carry says trace_max is passed
+    return Mux(replace, bump, Mux(total[spec.trace_bits], spec.trace_max, total[: spec.trace_bits]))
