@@ -36,6 +36,7 @@ from .memories import (
     write_port,
 )
 from .neuron_engine import NeuronEngine
+from .neuron_pipeline import PipelinedNeuronEngine
 from .skewed_memory import SkewedWeights
 from .synapse_engine import SynapseEngine
 from .weight_memory import WeightMemory, banked, is_ice40_up
@@ -96,7 +97,8 @@ class Core(wiring.Component):
         n, k = spec.max_neurons, spec.max_inputs
         m = Module()
         ctrl = m.submodules.controller = Controller(spec)
-        neuron = m.submodules.neuron_engine = NeuronEngine(spec)
+        # the wide core's neuron engine takes a neuron a cycle (its accumulators P a word)
+        neuron = m.submodules.neuron_engine = PipelinedNeuronEngine(spec) if wide else NeuronEngine(spec)
         # the wide core: one engine per matrix propagates and learns (no synapse and learning
         # engines); the FF engine walks the input rows from the step's start, the REC engine
         # the neuron rows once the spike list is complete and the FF rows are done
@@ -359,7 +361,7 @@ class Core(wiring.Component):
             users[name]["rd"] = [(~cmd_path, eng_rd)]
             users[name]["wr"] = [(~cmd_path, eng_wr)]
         neuron_acc_rd, neuron_acc_wr = neuron.acc_rd, neuron.acc_wr
-        if P > 1:
+        if P == 2:
             # the neuron engine's accumulator j: lane j % P of word j // P (the engine holds
             # its read address while it uses the data)
             neuron_acc_rd = read_port(n // P, P * acc.size).signature.create()
@@ -418,9 +420,11 @@ class Core(wiring.Component):
                 # the neuron engine's accumulator: one 2P:1 multiplexer (set, lane), not two in
                 # a row (the delivery behind it is the ECP5 build's critical path)
                 neuron.acc_rd.data.eq(
-                    Array(mem.rd.data[h * acc.size : (h + 1) * acc.size] for mem in sets for h in range(P))[
-                        Cat(lane, fresh)
-                    ]
+                    Mux(fresh, sets[1].rd.data, sets[0].rd.data)
+                    if wide  # (its accumulators ``P`` a word)
+                    else Array(
+                        mem.rd.data[h * acc.size : (h + 1) * acc.size] for mem in sets for h in range(P)
+                    )[Cat(lane, fresh)]
                 ),
                 filler_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data)),
             ]
@@ -467,7 +471,8 @@ class Core(wiring.Component):
 
         read_data = {}
         weight_mems = []
-        exclusive = {f"neuron{width}" for width in groups} | {
+        # (the wide core's neuron engine reads a neuron while it writes one three before)
+        exclusive = {f"neuron{width}" for width in groups if not wide} | {
             "spikes",
             "spikes2",
             "stdp_enable",

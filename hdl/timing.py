@@ -6,6 +6,8 @@ counts measured on the Verilog, cycle for cycle.
 
 from __future__ import annotations
 
+from .neuron_pipeline import PIPELINE_CYCLES
+
 # fixed overhead of a step: command, bank swap, engine hand-offs, STEP_DONE
 STEP_OVERHEAD = 13
 LEARN_OVERHEAD = 16  # learning engine: start, 4 decay ends, decay drain, 4 job drains, bump ends
@@ -167,13 +169,14 @@ def two_lane_cycles(
 
 # a wide core's step around its engines' passes: the command and hand-offs before the
 # engines start, the hand-off after both are done and STEP_DONE
-WIDE_OVERHEAD = 6
-WIDE_SPIKES_READY = 0  # from the neuron engine's ``done`` to the matrix engines' ``spikes_ready``
+WIDE_OVERHEAD = 5
+WIDE_SPIKES_READY = 1  # from the neuron engine's ``done`` to the matrix engines' ``spikes_ready``
 
 
 def neuron_pass(n: int, lanes: int) -> int:
-    """Cycles from the neuron engine's ``start`` to its ``done`` pulse."""
-    return 6 * n + 2
+    """Cycles from the neuron engine's ``start`` to its ``done`` pulse (the wide core's
+    :class:`hdl.neuron_pipeline.PipelinedNeuronEngine` takes a neuron a cycle)."""
+    return n + PIPELINE_CYCLES if lanes > 2 else 6 * n + 2
 
 
 def wide_cycles(
