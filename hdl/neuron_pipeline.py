@@ -31,9 +31,9 @@ Cycles from ``start`` to ``done``: ``n_neurons + 4`` (:func:`pipelined_neuron_cy
 ``n_neurons = 0`` included: the start cycle, then one read a neuron, then the three
 stages after the last read (``done`` rises with the last write).
 
-Size at 256 x 256 (Yosys ``synth_ecp5 -noflatten``, the engine alone): 5 MULT18X18D, 514
-flip-flops, 1,231 LUT4 with 16 lanes (1,022 with 8, 827 with 4; NeuronEngine: 1 DSP, 505
-LUT4). With its memories, nextpnr-ecp5 on an LFE5U-45F speed 6: 54-57 MHz, the critical
+Size at 256 x 256 (Yosys ``synth_ecp5 -noflatten``, the engine alone): 5 MULT18X18D;
+1,231 LUT4 and 530 flip-flops with 16 lanes, 930 and 514 with 8, 827 and 502 with 4
+(NeuronEngine: 1 DSP, 505 LUT4, 62 flip-flops). With its memories, nextpnr-ecp5 on an LFE5U-45F speed 6: 54-57 MHz, the critical
 path S3's sum, rounding and saturation into the state memory's write data.
 """
 
