@@ -39,7 +39,7 @@ path S3's sum, rounding and saturation into the state memory's write data.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -124,11 +124,11 @@ class PipelinedNeuronEngine(wiring.Component):
         clear0 = Signal(P)
         for lane in range(P):
             m.d.comb += clear0[lane].eq(last & (j0[:L] >= lane) if L else last)
-        end = Signal(3)  # the pass's end moving down the pipeline behind its last neuron
-        m.d.sync += end.eq(Const(0, 3))
+        # the pass's end, moving down the pipeline behind its last neuron: done with its write
+        end = Signal(2)
+        m.d.sync += [end.eq(Cat(running & ~issue, end[0])), self.done.eq(end[1])]
         with m.If(running & ~issue):
-            m.d.sync += [running.eq(0), end[0].eq(1)]
-        m.d.sync += [end[1].eq(end[0]), self.done.eq(end[1])]
+            m.d.sync += running.eq(0)
 
         # -- S1: deliver ------------------------------------------------------------------------
         valid1, j1, clear1 = Signal(), Signal.like(j0), Signal(P)
