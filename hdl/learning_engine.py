@@ -50,7 +50,7 @@ from amaranth.lib.wiring import In, Out
 from snn.core_spec import CoreSpec
 
 from .memories import addr_width, enable_layout, read_port, rule_layout, write_port
-from .stdp_arith import bumped_trace, weight_step
+from .stdp_arith import bumped_trace, trace_factor, weight_step, window_by_product
 from .weight_memory import banked
 
 FF, REC = 0, 1
@@ -230,18 +230,9 @@ class LearningEngine(wiring.Component):
         m.d.comb += selected.eq(read[tsel])
         rule_sel = rules[tsel[1]]
         window_sel = rule_sel.flags[1]
-        # a window rule's decay ``max(x - 1, 0)`` is ``(x * (2^C - 1)) >> C`` for x < 2^C
-        window_by_product = spec.trace_bits <= C
-        factor = Signal(unsigned(max(C, spec.stdp_amp_bits)))
-        with m.If(decay_valid):
-            with m.If(resetting):
-                m.d.comb += factor.eq(0)  # clearing: every trace becomes 0
-            with m.Elif(window_sel & window_by_product):
-                m.d.comb += factor.eq((1 << C) - 1)
-            with m.Else():
-                m.d.comb += factor.eq(Mux(tsel[0], rule_sel.decay_post, rule_sel.decay_pre))
-        with m.Else():
-            m.d.comb += factor.eq(Mux(tsel[0], rule_sel.amp_minus, rule_sel.amp_plus))  # post: LTD
+        # (a post partner trace: LTD's amplitude)
+        factor = trace_factor(m, spec, rule_sel, decaying=decay_valid, resetting=resetting, post=tsel[0])
+        by_product = window_by_product(spec)
         # a window rule's walk takes ``A`` alone (1 * A): its trace only says whether to act
         multiplicand = Mux(~decay_valid & window_sel, 1, selected)
         product = Signal(unsigned(factor.shape().width + spec.trace_bits), reset_less=True)
@@ -259,7 +250,7 @@ class LearningEngine(wiring.Component):
             e_w.eq(Mux(decay_write, e_w + 1, 0)),
         ]
         decayed = product >> C
-        if not window_by_product:
+        if not by_product:
             x2 = Signal(spec.trace_bits)
             with m.If(decay_valid):
                 m.d.sync += x2.eq(selected)

@@ -42,7 +42,7 @@ from snn.core_spec import CoreSpec
 
 from .memories import acc_layout, addr_width, read_port, rule_layout, write_port
 from .skewed_memory import log2, to_banks, to_lanes
-from .stdp_arith import bumped_trace, weight_step
+from .stdp_arith import bumped_trace, trace_factor, weight_step, window_by_product
 
 FF, REC = 0, 1
 
@@ -188,17 +188,7 @@ class MatrixEngine(wiring.Component):
             m.d.comb += [self.pre_en_rd.addr.eq(en_addr), self.post_en_rd.addr.eq(en_addr)]
             partner_on = Mux(ltp1, self.pre_en_rd.data, self.post_en_rd.data)
 
-            window_by_product = T <= C  # max(x - 1, 0) is (x * (2^C - 1)) >> C for x < 2^C
-            factor = Signal(unsigned(max(C, spec.stdp_amp_bits)))
-            with m.If(d1):
-                with m.If(resetting):
-                    m.d.comb += factor.eq(0)  # clearing: every trace becomes 0
-                with m.Elif(window & window_by_product):
-                    m.d.comb += factor.eq((1 << C) - 1)
-                with m.Else():
-                    m.d.comb += factor.eq(Mux(post1, rule.decay_post, rule.decay_pre))
-            with m.Else():
-                m.d.comb += factor.eq(Mux(ltp1, rule.amp_plus, rule.amp_minus))
+            factor = trace_factor(m, spec, rule, decaying=d1, resetting=resetting, post=post1)
 
             v2, d2, ltp2, post2 = Signal(), Signal(), Signal(), Signal()
             t2, in2 = Signal.like(t), Signal(P)
@@ -222,7 +212,7 @@ class MatrixEngine(wiring.Component):
                 updated.append(new_w)
                 writes.append(write)
                 value = (product >> C)[:T]
-                if not window_by_product:
+                if not window_by_product(spec):
                     x2 = Signal(T, name=f"x2_{lane}")
                     with m.If(d1):
                         m.d.sync += x2.eq(trace)

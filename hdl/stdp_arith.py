@@ -7,7 +7,7 @@ place and the engines differ only in their schedules.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, Value, signed
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 
 from snn.core_spec import CoreSpec
 
@@ -55,3 +55,29 @@ def bumped_trace(spec: CoreSpec, rule, post: Value, trace: Value) -> Value:
     replace = rule.flags[1] | rule.flags[3]  # window, or pair "nearest"
     total = (trace + bump)[: spec.trace_bits + 1]  # the carry says trace_max is passed
     return Mux(replace, bump, Mux(total[spec.trace_bits], spec.trace_max, total[: spec.trace_bits]))
+
+
+def window_by_product(spec: CoreSpec) -> bool:
+    """Whether a window rule's decay ``max(x - 1, 0)`` is the product ``(x * (2^C - 1)) >> C``
+    (exact for ``x < 2^C``: every trace when ``trace_bits <= coef_bits``)."""
+    return spec.trace_bits <= spec.coef_bits
+
+
+def trace_factor(
+    m: Module, spec: CoreSpec, rule, *, decaying: Value, resetting: Value, post: Value
+) -> Signal:
+    """The factor a learning datapath multiplies a trace by: a decay's coefficient
+    (``decaying``; 0 when ``resetting`` clears the traces, ``2^C - 1`` for a window rule),
+    else a walk's amplitude (a ``post`` partner trace: depression's ``A-``, else ``A+``)."""
+    C = spec.coef_bits
+    factor = Signal(unsigned(max(C, spec.stdp_amp_bits)))
+    with m.If(decaying):
+        with m.If(resetting):
+            m.d.comb += factor.eq(0)  # clearing: every trace becomes 0
+        with m.Elif(rule.flags[1] & window_by_product(spec)):
+            m.d.comb += factor.eq((1 << C) - 1)
+        with m.Else():
+            m.d.comb += factor.eq(Mux(post, rule.decay_post, rule.decay_pre))
+    with m.Else():
+        m.d.comb += factor.eq(Mux(post, rule.amp_minus, rule.amp_plus))
+    return factor

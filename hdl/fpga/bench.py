@@ -42,6 +42,7 @@ def column(board_name: str, activity: float, out: Path) -> dict[str, str]:
     """Build the default core (or the largest that fits the block RAM) and tabulate it."""
     from hdl.fpga import boards
     from hdl.fpga.capacity import largest_fitting_square, weight_problem
+    from hdl.fpga.command import board_lanes
     from hdl.fpga.figures import ACTIVITIES, Figures
     from hdl.fpga.flow import build
 
@@ -51,7 +52,8 @@ def column(board_name: str, activity: float, out: Path) -> dict[str, str]:
     if problem:
         n = largest_fitting_square(spec, board)
         note = f" (default {spec.max_inputs} x {spec.max_neurons}: {problem.split(':')[0]})"
-        spec = CoreSpec(max_inputs=n, max_neurons=n, lanes=board.lanes)
+        spec = CoreSpec(max_inputs=n, max_neurons=n)
+        spec = CoreSpec(max_inputs=n, max_neurons=n, lanes=board_lanes(spec, board))
     result = build(spec, board, out / board.name)
     r = result.report
     fmax = r.fmax_mhz * 1e6 if r.fmax_mhz else None

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from hdl.weight_memory import is_ice40_up
+from snn.core_spec import LANES
 from snn.errors import NetworkError
 
 from . import boards
@@ -56,8 +57,10 @@ def advice(result: BuildResult) -> list[str]:
                 f" x {1 / share**0.5:.2f}) would fit"
             )
     if over and spec.lanes > 1:
+        fewer = max(lanes for lanes in LANES if lanes < spec.lanes)
         lines.append(
-            f"lanes={spec.lanes} does not fit {result.board.device}: build with lanes=1 (--spec-json)"
+            f"lanes={spec.lanes} does not fit {result.board.device}: build with fewer lanes"
+            f" (--spec-json '{{\"lanes\": {fewer}}}')"
         )
     if report.timing_met is False:
         lines.append(
@@ -132,17 +135,31 @@ def names_lanes(args) -> bool:
     return isinstance(doc, dict) and "lanes" in doc
 
 
-def run_build(args, spec) -> int:
-    """``snn hdl build``: a bitstream (ECP5, iCE40) or Verilog + XDC (Xilinx). The core has
-    the board's ``lanes`` unless the CoreSpec names them (or ``max_neurons`` is not a power
-    of two: one lane)."""
+def board_lanes(spec, board) -> int:
+    """The board's ``lanes``, or the most below them that ``spec``'s sizes allow (two lanes
+    need a power-of-two ``max_neurons``; a wide core one of at least ``lanes`` and
+    ``max_inputs`` in multiples of ``lanes``)."""
     from dataclasses import replace
 
-    from hdl.weight_memory import banked
+    from hdl.core import check_spec
+
+    for lanes in sorted((n for n in LANES if n <= board.lanes), reverse=True):
+        try:
+            check_spec(replace(spec, lanes=lanes))
+        except NetworkError:
+            continue
+        return lanes
+    return 1
+
+
+def run_build(args, spec) -> int:
+    """``snn hdl build``: a bitstream (ECP5, iCE40) or Verilog + XDC (Xilinx). The core has
+    the board's ``lanes`` (:func:`board_lanes`) unless the CoreSpec names them."""
+    from dataclasses import replace
 
     board = boards.get(args.board)
-    if not names_lanes(args) and banked(spec.max_neurons):  # (two lanes need two banks)
-        spec = replace(spec, lanes=board.lanes)
+    if not names_lanes(args):
+        spec = replace(spec, lanes=board_lanes(spec, board))
     out = args.output or Path("build") / board.name
     clock_hz = round(args.clock_mhz * 1e6) if args.clock_mhz else None
     if not board.bitstream:
