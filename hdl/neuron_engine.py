@@ -64,6 +64,28 @@ def settle(v_int, spike, resetting, v_init, v_reset, ref_steps, ref_dec) -> tupl
     return v, Mux(resetting, 0, Mux(spike, ref_steps, ref_dec))
 
 
+def neuron_ports(spec: CoreSpec, lanes: int = 1) -> dict:
+    """A neuron engine's signature members; its accumulators ``lanes`` neurons a word
+    (neuron ``j`` in lane ``j % lanes`` of word ``j // lanes``, lane 0 in the low bits)."""
+    n = spec.max_neurons
+    params, state, acc = param_layout(spec), state_layout(spec), acc_layout(spec)
+    words = -(-n // lanes)
+    return {
+        "start": In(1),
+        "reset": In(1),
+        "done": Out(1),
+        "n_neurons": In(range(n + 1)),
+        "weight_shift": In(range(spec.max_weight_shift + 1)),
+        "spike_count": Out(range(n + 1)),
+        "state_rd": read_port(n, state.size),
+        "state_wr": write_port(n, state.size, state.lanes),
+        "param_rd": read_port(n, params.size),
+        "acc_rd": read_port(words, lanes * acc.size),
+        "acc_wr": write_port(words, lanes * acc.size, lanes),
+        "spike_wr": write_port(n, addr_width(n)),
+    }
+
+
 class NeuronEngine(wiring.Component):
     """Delivers the accumulated inputs and updates every neuron in use, in index order.
 
@@ -75,26 +97,10 @@ class NeuronEngine(wiring.Component):
 
     def __init__(self, spec: CoreSpec):
         self.spec = spec
-        n = spec.max_neurons
         self.params = param_layout(spec)
         self.state = state_layout(spec)
         self.acc = acc_layout(spec)
-        super().__init__(
-            {
-                "start": In(1),
-                "reset": In(1),
-                "done": Out(1),
-                "n_neurons": In(range(n + 1)),
-                "weight_shift": In(range(spec.max_weight_shift + 1)),
-                "spike_count": Out(range(n + 1)),
-                "state_rd": read_port(n, self.state.size),
-                "state_wr": write_port(n, self.state.size, self.state.lanes),
-                "param_rd": read_port(n, self.params.size),
-                "acc_rd": read_port(n, self.acc.size),
-                "acc_wr": write_port(n, self.acc.size),
-                "spike_wr": write_port(n, addr_width(n)),
-            }
-        )
+        super().__init__(neuron_ports(spec))
 
     def elaborate(self, platform):
         spec = self.spec

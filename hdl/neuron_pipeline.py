@@ -41,13 +41,12 @@ from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
 from .arith import trunc
-from .memories import acc_layout, addr_width, param_layout, read_port, state_layout, write_port
-from .neuron_engine import deliver, integrate, refractory, settle
+from .memories import acc_layout, param_layout, state_layout
+from .neuron_engine import deliver, integrate, neuron_ports, refractory, settle
 
 #: cycles from ``start`` to ``done`` beyond one a neuron
 PIPELINE_CYCLES = 4
@@ -71,29 +70,13 @@ class PipelinedNeuronEngine(wiring.Component):
 
     def __init__(self, spec: CoreSpec):
         self.spec = spec
-        n, P = spec.max_neurons, spec.lanes
+        P = spec.lanes
         if P & (P - 1):
             raise ValueError(f"the pipelined neuron engine needs a power-of-two lane count, got {P}")
         self.params = param_layout(spec)
         self.state = state_layout(spec)
         self.acc = acc_layout(spec)
-        words = -(-n // P)
-        super().__init__(
-            {
-                "start": In(1),
-                "reset": In(1),
-                "done": Out(1),
-                "n_neurons": In(range(n + 1)),
-                "weight_shift": In(range(spec.max_weight_shift + 1)),
-                "spike_count": Out(range(n + 1)),
-                "state_rd": read_port(n, self.state.size),
-                "state_wr": write_port(n, self.state.size, self.state.lanes),
-                "param_rd": read_port(n, self.params.size),
-                "acc_rd": read_port(words, P * self.acc.size),
-                "acc_wr": write_port(words, P * self.acc.size, P),
-                "spike_wr": write_port(n, addr_width(n)),
-            }
-        )
+        super().__init__(neuron_ports(spec, P))
 
     def elaborate(self, platform):
         spec = self.spec
