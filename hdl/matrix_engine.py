@@ -23,8 +23,9 @@ A walk reads chunk ``t`` (``P`` synapses: a word of every bank, a word of the pa
 and enable memories, which hold ``P`` elements a word, and of the accumulators) at ``t``;
 stage 1 (``t + 1``) rotates the banks' words into lanes, adds them to the accumulators
 (written back at once: the next chunk is another word) and forms each lane's ``A * trace``;
-stage 2 the new weight; stage 3 (``t + 3``) writes it back, rotated into the banks, while the
-chunk three further is read: each bank is read and written in one cycle at other words.
+stage 2 the weight's step (the multiplicative rule's second product), stage 3 the bounded
+weight; stage 4 (``t + 4``) writes it back, rotated into the banks, while the chunk four
+further is read: each bank is read and written in one cycle at other words.
 A decay reads a word at ``t`` and writes it at ``t + 2``.
 
 Each lane has the two products of a learning datapath (``A * trace`` or ``trace * decay``,
@@ -42,7 +43,7 @@ from snn.core_spec import CoreSpec
 
 from .memories import acc_layout, addr_width, read_port, rule_layout, write_port
 from .skewed_memory import log2, to_banks, to_lanes
-from .stdp_arith import bumped_trace, trace_factor, weight_step, window_by_product
+from .stdp_arith import bounded_weight, bumped_trace, trace_factor, weight_delta, window_by_product, writes
 
 FF, REC = 0, 1
 
@@ -140,7 +141,7 @@ class MatrixEngine(wiring.Component):
             rem = span[:lp]
             return Cat(Const(1, 1), *[~last | (rem == 0) | (rem > lane) for lane in range(1, P)])
 
-        def bank_word(b, ltp, t):
+        def bank_word(b, ltp, t, line=line):
             """The word of bank ``b`` in chunk ``t`` of row (``~ltp``) or column (``ltp``) ``line``."""
             row_word = Cat(t[:ls], line) if ls else line
             col_row = Cat((b - line[:lp])[:lp], t)  # the chunk's row in bank b
@@ -193,7 +194,9 @@ class MatrixEngine(wiring.Component):
             v2, d2, ltp2, post2 = Signal(), Signal(), Signal(), Signal()
             t2, in2 = Signal.like(t), Signal(P)
             m.d.sync += [v2.eq(v1), d2.eq(d1), ltp2.eq(ltp1), post2.eq(post1), t2.eq(t1), in2.eq(in1)]
-            updated, writes, decayed = [], [], []
+            updated, lane_writes, decayed = [], [], []
+            ltp3, t3 = Signal(), Signal.like(t)
+            m.d.sync += [ltp3.eq(ltp2), t3.eq(t2)]
             for lane in range(P):
                 trace = traces1[lane * T : (lane + 1) * T]
                 # a window rule's walk takes ``A`` alone (1 * A): its trace only says whether to act
@@ -207,10 +210,18 @@ class MatrixEngine(wiring.Component):
                     seen2.eq(trace != 0),  # not a compare's carry chain
                     on2.eq(v1 & plastic & partner_on[lane] & in1[lane]),
                 ]
-                # -- stage 2: the new weight; a decayed trace ------------------------------------
-                new_w, write = weight_step(m, spec, rule, ltp2, w2, product, seen2, on2, f"_{lane}")
-                updated.append(new_w)
-                writes.append(write)
+                # -- stage 2: the weight's step (registered), a decayed trace; stage 3: the
+                # new weight (the multiplicative product and the bound in separate cycles)
+                delta, dist = weight_delta(m, spec, rule, ltp2, w2, product, f"_{lane}")
+                delta3, dist3 = (
+                    Signal.like(delta, name=f"delta3_{lane}"),
+                    Signal.like(dist, name=f"dist3_{lane}"),
+                )
+                w3 = Signal.like(w2, name=f"w3_{lane}")
+                write3 = Signal(name=f"write3_{lane}")
+                m.d.sync += [delta3.eq(delta), dist3.eq(dist), w3.eq(w2), write3.eq(writes(rule, seen2, on2))]
+                updated.append(bounded_weight(spec, rule, ltp3, w3, delta3, dist3))
+                lane_writes.append(write3)
                 value = (product >> C)[:T]
                 if not window_by_product(spec):
                     x2 = Signal(T, name=f"x2_{lane}")
@@ -219,17 +230,26 @@ class MatrixEngine(wiring.Component):
                     value = Mux(window & ~resetting, Mux(x2 != 0, x2 - 1, 0), value)
                 decayed.append(value)
 
-            # -- stage 3: the write of the new weights, rotated into the banks -----------------
-            data3 = [Signal(W, name=f"w3_{lane}") for lane in range(P)]
-            write3 = Signal(P)
-            ltp3, t3 = Signal(), Signal.like(t)
-            m.d.sync += [write3.eq(Cat(writes)), ltp3.eq(ltp2), t3.eq(t2)]
-            m.d.sync += [d.eq(u) for d, u in zip(data3, updated, strict=True)]
-            bank_data, bank_en = to_banks(data3, line), to_banks(list(write3), line)
+            # -- stage 4: the write of the new weights, rotated into the banks -----------------
+            # (``line`` changes in CHECK, three cycles after a walk's last read: the writes, four
+            # after, take it two cycles late)
+            data4 = [Signal(W, name=f"w4_{lane}") for lane in range(P)]
+            write4 = Signal(P)
+            ltp4, t4 = Signal(), Signal.like(t)
+            line_d, line4 = Signal.like(line), Signal.like(line)
+            m.d.sync += [
+                write4.eq(Cat(lane_writes)),
+                ltp4.eq(ltp3),
+                t4.eq(t3),
+                line_d.eq(line),
+                line4.eq(line_d),
+            ]
+            m.d.sync += [d.eq(u) for d, u in zip(data4, updated, strict=True)]
+            bank_data, bank_en = to_banks(data4, line4), to_banks(list(write4), line4)
             for b in range(P):
                 wr = getattr(self, f"w{b}_wr")
                 m.d.comb += [
-                    wr.addr.eq(bank_word(b, ltp3, t3)),
+                    wr.addr.eq(bank_word(b, ltp4, t4, line4)),
                     wr.data.eq(bank_data[b]),
                     wr.en.eq(bank_en[b]),
                 ]

@@ -14,20 +14,16 @@ from snn.core_spec import CoreSpec
 from .arith import rnd
 
 
-def weight_step(
-    m: Module, spec: CoreSpec, rule, ltp: Value, w: Value, product: Value, seen: Value, valid: Value, name=""
-):
-    """``(updated, write)``: the new weight of a synapse of weight ``w`` and whether to write it.
+def weight_delta(m: Module, spec: CoreSpec, rule, ltp: Value, w: Value, product: Value, name=""):
+    """``(delta, dist)``: the unbounded step of a synapse of weight ``w`` and the room to its
+    bound (``w_max - w`` for potentiation, ``w - w_min`` for depression).
 
     ``rule``: its matrix's rule slot (``hdl.memories.rule_layout``); ``ltp``: potentiation
-    (else depression); ``product``: ``A * trace`` of the partner (a window rule: ``1 * A``);
-    ``seen``: the partner's trace is not 0 (a window rule acts only then); ``valid``: the
-    synapse is walked and plastic. A step is compared with the room to its bound
-    (``w_max - w``, ``w - w_min``) in ``weight_bits + 1`` bits, not added at full width and
-    clipped.
+    (else depression); ``product``: ``A * trace`` of the partner (a window rule: ``1 * A``).
     """
     W = spec.weight_bits
-    dist = Mux(ltp, rule.w_max - w, w - rule.w_min)  # room to the bound
+    dist = Signal(signed(W + 1), name=f"dist{name}")
+    m.d.comb += dist.eq(Mux(ltp, rule.w_max - w, w - rule.w_min))
     delta = Signal(signed(product.shape().width + W + 3), name=f"delta{name}")
     with m.If(rule.flags[1]):
         m.d.comb += delta.eq(product)  # the amplitude (1 * A)
@@ -35,14 +31,34 @@ def weight_step(
         m.d.comb += delta.eq(rnd(product * dist, spec.stdp_frac_bits + spec.trace_frac_bits))
     with m.Else():
         m.d.comb += delta.eq(rnd(product, spec.stdp_frac_bits + spec.trace_frac_bits))
-    # the bound is hit when delta exceeds the room to it: compared in W + 1 bits, as a delta
-    # outside [-2^W, 2^W) exceeds (or not) every room of W-bit weights
+    return delta, dist
+
+
+def bounded_weight(spec: CoreSpec, rule, ltp: Value, w: Value, delta: Value, dist: Value) -> Value:
+    """The new weight: ``w`` moved by ``delta``, or the bound when ``delta`` exceeds the room
+    ``dist`` to it. Compared in ``weight_bits + 1`` bits, not added at full width and clipped:
+    a delta outside ``[-2^W, 2^W)`` exceeds (or not) every room of W-bit weights."""
+    W = spec.weight_bits
     big = ~delta[-1] & delta[W:-1].any()
     tiny = delta[-1] & ~delta[W:-1].all()
     bounded = big | (~tiny & (delta[: W + 1].as_signed() > dist))
     step = Mux(ltp, w + delta[:W], w - delta[:W])[:W]  # exact modulo 2^W
-    updated = Mux(bounded, Mux(ltp, rule.w_max, rule.w_min), step)
-    return updated, valid & (seen | ~rule.flags[1])
+    return Mux(bounded, Mux(ltp, rule.w_max, rule.w_min), step)
+
+
+def weight_step(
+    m: Module, spec: CoreSpec, rule, ltp: Value, w: Value, product: Value, seen: Value, valid: Value, name=""
+):
+    """``(updated, write)``: the new weight of a synapse (:func:`weight_delta`, then
+    :func:`bounded_weight`, in one cycle) and whether to write it: ``valid`` (the synapse is
+    walked and plastic) and, for a window rule, ``seen`` (the partner's trace is not 0)."""
+    delta, dist = weight_delta(m, spec, rule, ltp, w, product, name)
+    return bounded_weight(spec, rule, ltp, w, delta, dist), writes(rule, seen, valid)
+
+
+def writes(rule, seen: Value, valid: Value) -> Value:
+    """Whether a walked synapse is written: a window rule acts only on a partner trace above 0."""
+    return valid & (seen | ~rule.flags[1])
 
 
 def bumped_trace(spec: CoreSpec, rule, post: Value, trace: Value) -> Value:

@@ -23,7 +23,8 @@ class Board:
     openFPGALoader board name; ``credits`` the request frames the link buffers (its
     request ring holds that many longest payloads); ``lanes`` the ``CoreSpec.lanes`` a
     build uses unless the CoreSpec names it: the fastest that fits the default core (the
-    UP5K has no cells or block RAM left for a second lane).
+    UP5K has no cells or block RAM left for a second lane; a wide core of 16 lanes takes
+    about 100 DSPs, of 8 about 55).
     """
 
     name: str
@@ -80,7 +81,7 @@ BOARDS = {
             25_000_000,
             "ulx3s",
             "Radiona ULX3S 85F (ECP5: 84k LUTs, 208 EBR, 156 DSP), 25 MHz",
-            lanes=2,
+            lanes=16,
         ),
         Board(
             "ulx3s-45f",
@@ -90,7 +91,7 @@ BOARDS = {
             25_000_000,
             "ulx3s",
             "Radiona ULX3S 45F (ECP5: 44k LUTs, 108 EBR, 72 DSP), 25 MHz",
-            lanes=2,
+            lanes=8,  # (16 lanes take ~101 DSPs)
         ),
         Board(
             "ulx3s-25f",

@@ -74,6 +74,10 @@ def build(
         # -dsp: its multipliers (yosys leaves them in LUTs otherwise); -dff: ABC maps the
         # logic with the flip-flops in view (fewer cells for the default core on the UP5K)
         opts["synth_opts"] = "-dsp -dff"
+    if board.family == "ecp5":
+        # router2: the wide core (16 lanes, ~18k LUT4 around 100 DSPs) leaves router1 with
+        # ~90k overused wires after 15 minutes; router2 converges in a few
+        opts["nextpnr_opts"] += " --router router2"
     build_dir = Path(build_dir)
     start = time.monotonic()
     plan_ = platform.prepare(top, NAME, **opts)

@@ -1,10 +1,13 @@
 """Synthesis, place and route of a small core with the open toolchain (YoWASP from PyPI).
 
-One ECP5 build (8 x 8 with STDP, through a PLL) and one iCE40 UP5K build (the default
+One ECP5 build (8 x 8 with STDP, a wide core of 4 lanes: skewed weight banks, matrix
+engines, pipelined neuron engine; through a PLL) and one iCE40 UP5K build (the default
 core: 256 x 256 with STDP, weights in all four SPRAMs, ~98 % of the logic cells and all
 30 block RAMs) must give bitstreams (see docs/hardware-build.md). About 1 to 2 minutes each, the first YoWASP call
 of each tool compiling WebAssembly (cached afterwards).
 """
+
+import dataclasses
 
 import pytest
 
@@ -27,7 +30,8 @@ def needs(family):
 @needs("ecp5")
 def test_ecp5_bitstream_through_a_pll(tmp_path):
     # 30 MHz from the ULX3S's 25 MHz oscillator: exercises the EHXPLLL path
-    result = build(SMALL, get("ulx3s-25f"), tmp_path, baud=1_000_000, clock_hz=30_000_000)
+    wide = dataclasses.replace(SMALL, lanes=4)
+    result = build(wide, get("ulx3s-25f"), tmp_path, baud=1_000_000, clock_hz=30_000_000)
     assert result.error is None, result.error
     assert result.bitstream.stat().st_size > 100_000
     report = result.report
@@ -35,6 +39,7 @@ def test_ecp5_bitstream_through_a_pll(tmp_path):
     assert 1_000 < report.used("logic") < report.available("logic") == 24288
     assert 500 < report.ffs < 10_000
     assert report.used("pll") == 1
+    assert report.used("dsp") >= 2 * 4  # each lane's products
     assert report.target_mhz == pytest.approx(30, abs=0.5)
     assert 10 < report.fmax_mhz < 500
 

@@ -143,16 +143,30 @@ def test_two_lanes_figures_and_board_defaults():
     phases = max(i * 130 + 6, 6 * 256 + 7) + s * 130
     assert two.step_cycles == 5 + phases + 2 * s + max(ff, rec) == 13_802
     assert two.step_cycles < 0.55 * one.step_cycles
-    assert CoreSpec(lanes=2) == CoreSpec()  # a schedule: the same arithmetic
-    assert boards.get("icebreaker").lanes == 1 and boards.get("ulx3s-85f").lanes == 2
+    # sixteen lanes (the wide core): the neuron engine done at N + 5; the FF engine decays
+    # (16 + 16 words + 3), walks the 26 input rows (3 + 16 chunks each), then, the neurons
+    # done, the 26 columns (3 + 16) and bumps (3 per input and per neuron); the REC engine
+    # walks the 26 neuron rows once the FF rows are done, then the 26 columns, then bumps
+    wide = Figures(CoreSpec(lanes=16), 25e6, None, 0.1)
+    rows_ff = 3 + (16 + 16 + 3) + i * (3 + 16)
+    ff = max(rows_ff, 256 + 5) + 5 + s * (3 + 16) + 3 * i + 3 * s
+    rows_rec = max(1 + (2 * 16 + 3), 256 + 5, rows_ff) + 1 + s * (3 + 16)
+    rec = rows_rec + 5 + s * (3 + 16) + 3 * s
+    assert wide.step_cycles == 5 + max(ff, rec) + 2 * s == 1_661
+    assert wide.realtime_factor(1e-4, 25e6) > 1  # issue 13's ECP5 bar: dt 0.1 ms at 25 MHz
+    assert CoreSpec(lanes=2) == CoreSpec() == CoreSpec(lanes=16)  # a schedule: the same arithmetic
+    assert boards.get("icebreaker").lanes == 1
+    assert boards.get("ulx3s-85f").lanes == 16 and boards.get("ulx3s-45f").lanes == 8
     args = argparse.Namespace(spec_json='{"lanes": 1}', target=None)
     assert names_lanes(args) and not names_lanes(argparse.Namespace(spec_json="{}", target=None))
     with pytest.raises(NetworkError, match="lanes"):
         CoreSpec(lanes=3)
 
 
-def test_board_lanes_only_with_two_banks(tmp_path, monkeypatch):
-    """A ULX3S build of a core whose max_neurons is not a power of two keeps one lane."""
+def test_board_lanes_fit_the_sizes(tmp_path, monkeypatch):
+    """A ULX3S build takes the board's lanes, or the most the CoreSpec's sizes allow: one lane
+    when max_neurons is not a power of two, two when max_inputs is no multiple of 4, else as
+    many as divide max_inputs and are at most max_neurons."""
     import argparse
 
     from hdl.fpga import command
@@ -167,10 +181,10 @@ def test_board_lanes_only_with_two_banks(tmp_path, monkeypatch):
         raise Built
 
     monkeypatch.setattr(command, "build", fake_build)
-    for neurons, lanes in ((12, 1), (16, 2)):
+    for inputs, neurons, lanes in ((8, 12, 1), (6, 8, 2), (8, 16, 8), (32, 32, 16), (32, 4, 4)):
         args = argparse.Namespace(
             board="ulx3s-85f", spec_json="{}", target=None, output=tmp_path, clock_mhz=None, baud=1_000_000
         )
         with pytest.raises(Built):
-            command.run_build(args, CoreSpec(max_inputs=8, max_neurons=neurons))
+            command.run_build(args, CoreSpec(max_inputs=inputs, max_neurons=neurons))
         assert seen[-1].lanes == lanes
