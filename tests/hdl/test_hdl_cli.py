@@ -41,6 +41,47 @@ def test_bad_spec_is_one_line_error(tmp_path, capsys):
     assert "delays of one step" in capsys.readouterr().err
 
 
+def test_verilog_of_a_wide_core(tmp_path):
+    """Sixteen lanes (the smallest core they fit: 16 x 16): the weights in sixteen skewed banks."""
+    wide = json.dumps({"max_inputs": 16, "max_neurons": 16, "lanes": 16})
+    assert main(["hdl", "verilog", "--spec-json", wide, "-o", str(tmp_path / "core.v")]) == 0
+    verilog = (tmp_path / "core.v").read_text()
+    assert "module snn_core" in verilog
+    for matrix in ("ff", "rec"):
+        banks = {b for b in range(32) if f"module \\snn_core.mem_{matrix}.bank{b} " in verilog}
+        assert banks == set(range(16)), matrix
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"max_inputs": 16, "max_neurons": 12, "lanes": 4},
+            "lanes=4 needs a power-of-two max_neurons of at least 4, got 12",
+        ),
+        (
+            {"max_inputs": 16, "max_neurons": 8, "lanes": 16},
+            "lanes=16 needs a power-of-two max_neurons of at least 16, got 8",
+        ),
+        (
+            {"max_inputs": 12, "max_neurons": 16, "lanes": 8},
+            "lanes=8 needs max_inputs in multiples of 8, got 12",
+        ),
+        (
+            {"max_inputs": 8, "max_neurons": 8, "lanes": 3},
+            "CoreSpec.lanes must be one of 1, 2, 4, 8, 16, got 3",
+        ),
+    ],
+    ids=["neurons-not-a-power-of-two", "fewer-neurons-than-lanes", "inputs-not-a-multiple", "lanes-3"],
+)
+def test_lanes_that_do_not_fit_are_one_line_errors(tmp_path, capsys, fields, message):
+    out = tmp_path / "x.v"
+    assert main(["hdl", "verilog", "--spec-json", json.dumps(fields), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("snn hdl: error:") and message in err and "\n" not in err
+    assert not out.exists()
+
+
 @pytest.mark.skipif(not have_icarus(), reason="Icarus Verilog (iverilog) is not installed")
 def test_hdl_test_runs_random_networks(capsys):
     assert main(["hdl", "test", "--spec-json", SMALL, "--networks", "1", "--steps", "20"]) == 0
