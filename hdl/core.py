@@ -38,7 +38,7 @@ from .memories import (
 from .neuron_engine import NeuronEngine
 from .neuron_pipeline import PipelinedNeuronEngine
 from .skewed_memory import SkewedWeights
-from .synapse_engine import SynapseEngine
+from .synapse_engine import SynapseEngine, add_weights
 from .weight_memory import WeightMemory, banked, is_ice40_up
 
 
@@ -381,17 +381,29 @@ class Core(wiring.Component):
         # engines, from the step's start)
         propagating = stepping[Phase.SYNAPSE] | (stepping[Phase.NEURON] if P > 1 else 0)
         if wide:
-            # the set being filled: by the FF engine's rows, then by the REC engine's
+            # the set being filled: by the FF engine's rows, then by the REC engine's, through
+            # one adder per lane (the engines give their chunks' words and weights)
             filler_rd = read_port(n // P, P * acc.size).signature.create()
             filler_wr = write_port(n // P, P * acc.size, P).signature.create()
             ff_engine, rec_engine = mats
-            for port, port_name in ((filler_rd, "acc_rd"), (filler_wr, "acc_wr")):
-                ff_port, rec_port = getattr(ff_engine, port_name), getattr(rec_engine, port_name)
-                fields = ("addr", "en") if port_name == "acc_rd" else ("addr", "en", "data")
-                for f in fields:
-                    m.d.comb += getattr(port, f).eq(
-                        Mux(ff_engine.rows_done, getattr(rec_port, f), getattr(ff_port, f))
-                    )
+
+            def filling(name):
+                return Mux(ff_engine.rows_done, getattr(rec_engine, name), getattr(ff_engine, name))
+
+            m.d.comb += [
+                filler_rd.addr.eq(filling("acc_read_addr")),
+                filler_rd.en.eq(filling("acc_read")),
+                filler_wr.addr.eq(filling("acc_add_addr")),
+            ]
+            add_weights(
+                m,
+                acc,
+                filler_rd.data,
+                filler_wr,
+                filling("acc_add_weights"),
+                spec.weight_bits,
+                filling("acc_add_lanes"),
+            )
         else:
             filler_rd, filler_wr = synapse.acc_rd, synapse.acc_wr
         if P == 1:
@@ -428,8 +440,6 @@ class Core(wiring.Component):
                 ),
                 filler_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data)),
             ]
-            for engine in mats:
-                m.d.comb += engine.acc_rd.data.eq(filler_rd.data)
         list_reader = mats[0] if wide else synapse  # the FF engine reads the lists in a wide core
         users["spikes"]["rd"] = [(propagating if wide else stepping[Phase.SYNAPSE], list_reader.spikes_rd)]
         users["spikes"]["wr"] = [(None, neuron.spike_wr)]

@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
-from .memories import acc_layout, addr_width, read_port, rule_layout, write_port
+from .memories import addr_width, read_port, rule_layout, write_port
 from .skewed_memory import log2, to_banks, to_lanes
 from .stdp_arith import bounded_weight, bumped_trace, trace_factor, weight_delta, window_by_product, writes
 
@@ -56,8 +56,9 @@ class MatrixEngine(wiring.Component):
     (the REC rows need the neuron spikes and the accumulators, which the FF rows fill
     first; the FF columns need the neuron spikes); ``rows_done`` is high from the end of the
     row walks to the next ``start``. Lists as in :class:`hdl.synapse_engine.SynapseEngine`.
-    Ports: ``w{b}_rd``/``w{b}_wr`` the banks'; ``acc_*`` the accumulator set being filled (``P``
-    neurons a word); with ``spec.stdp``: ``pre_*``/``post_*`` the trace memories and
+    Ports: ``w{b}_rd``/``w{b}_wr`` the banks'; ``acc_*`` a chunk's accumulator word (``P``
+    neurons a word) and weights, which the core adds (one adder per lane for both engines,
+    :func:`hdl.synapse_engine.add_weights`); with ``spec.stdp``: ``pre_*``/``post_*`` the trace memories and
     ``pre_en_rd``/``post_en_rd`` the row / column enable bits, ``P`` elements a word.
     """
 
@@ -68,7 +69,6 @@ class MatrixEngine(wiring.Component):
         n, k = spec.max_neurons, spec.max_inputs
         self.spec, self.mat = spec, mat
         self.rows = k if mat == FF else n
-        self.acc = acc_layout(spec)
         T = spec.trace_bits
         members = {
             "start": In(1),
@@ -84,8 +84,13 @@ class MatrixEngine(wiring.Component):
             "input_count": In(range(k + 1)),
             "input_bank": In(1),
             "spikes_rd": read_port(n, addr_width(n)),
-            "acc_rd": read_port(n // P, P * self.acc.size),
-            "acc_wr": write_port(n // P, P * self.acc.size, P),
+            # propagation: the read of the accumulator word of a chunk (stage 0), then the
+            # chunk's weights in lane order to add to it (stage 1, the core's adders)
+            "acc_read_addr": Out(addr_width(n // P)),
+            "acc_read": Out(1),
+            "acc_add_addr": Out(addr_width(n // P)),
+            "acc_add_weights": Out(P * spec.weight_bits),
+            "acc_add_lanes": Out(P),
         }
         if mat == FF:
             members["inputs_rd"] = read_port(2 * k, addr_width(k))
@@ -105,7 +110,6 @@ class MatrixEngine(wiring.Component):
         n_max, k_max, rows_max = spec.max_neurons, spec.max_inputs, self.rows
         W, T, C = spec.weight_bits, spec.trace_bits, spec.coef_bits
         ls = log2(n_max // P)  # a row is ``2^ls`` words of a bank
-        A = self.acc.size
         learning = spec.stdp
         lines = max(rows_max, n_max)
         m = Module()
@@ -157,20 +161,15 @@ class MatrixEngine(wiring.Component):
         for b in range(P):
             rd = getattr(self, f"w{b}_rd")
             m.d.comb += [rd.addr.eq(bank_word(b, ltp, t)), rd.en.eq(walking)]
-        m.d.comb += [self.acc_rd.addr.eq(t), self.acc_rd.en.eq(walking & ~ltp)]
+        m.d.comb += [self.acc_read_addr.eq(t), self.acc_read.eq(walking & ~ltp)]
 
-        # -- stage 1: lanes, accumulators, ``A * trace`` (or ``trace * decay``) -------------
+        # -- stage 1: lanes, their weights to the accumulators, ``A * trace`` (or ``trace * decay``)
         lane_w = [w.as_signed() for w in to_lanes([getattr(self, f"w{b}_rd").data for b in range(P)], line)]
-        m.d.comb += self.acc_wr.addr.eq(t1)
-        for lane, w in enumerate(lane_w):
-            acc = self.acc(self.acc_rd.data[lane * A : (lane + 1) * A])
-            new = self.acc(self.acc_wr.data[lane * A : (lane + 1) * A])
-            m.d.comb += [
-                # signs from the sign bit and a zero test (no compare's carry chain)
-                new.e.eq(acc.e + Mux(~w[-1] & (w != 0), w, 0)),
-                new.i.eq(acc.i + Mux(w[-1], w, 0)),
-                self.acc_wr.en[lane].eq(v1 & ~ltp1 & in1[lane] & (w != 0)),
-            ]
+        m.d.comb += [
+            self.acc_add_addr.eq(t1),
+            self.acc_add_weights.eq(Cat(lane_w)),
+            self.acc_add_lanes.eq(Mux(v1 & ~ltp1, in1, 0)),
+        ]
         # learning: the trace memories (a walk reads its partners': rows the post traces,
         # columns the pre traces; a decay the memory it decays; a bump the element's), the
         # enable bits, the lanes' datapaths

@@ -21,13 +21,31 @@ walks the neuron spikes' rows.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
 from .memories import acc_layout, addr_width, read_port, write_port
+
+
+def add_weights(m: Module, acc: data.StructLayout, old, wr, weights, weight_bits: int, lanes_on) -> None:
+    """Add ``weights`` (``P`` signed weights, lane 0 in the low bits) to the accumulator word
+    ``old`` (``P`` neurons, :func:`hdl.memories.acc_layout` each) through the write port ``wr``:
+    ``acc.e`` takes ``w > 0``, ``acc.i`` ``w < 0``; a lane is written when ``lanes_on`` has
+    its bit and its weight is not 0."""
+    A, W = acc.size, weight_bits
+    for lane in range(len(wr.en)):
+        w = weights[lane * W : (lane + 1) * W].as_signed()
+        before = acc(old[lane * A : (lane + 1) * A])
+        after = acc(wr.data[lane * A : (lane + 1) * A])
+        m.d.comb += [
+            # signs from the sign bit and a zero test (no compare's carry chain)
+            after.e.eq(before.e + Mux(~w[-1] & (w != 0), w, 0)),
+            after.i.eq(before.i + Mux(w[-1], w, 0)),
+            wr.en[lane].eq(lanes_on[lane] & (w != 0)),
+        ]
 
 
 class SynapseEngine(wiring.Component):
@@ -93,19 +111,8 @@ class SynapseEngine(wiring.Component):
         words = Signal(P * W)
         m.d.comb += words.eq(Mux(weight_ff, self.ff_rd.data, self.rec_rd.data))
         m.d.comb += self.acc_wr.addr.eq(col)
-        A = self.acc.size
-        for lane in range(P):
-            w = Signal(signed(W), name=f"w{lane}")
-            m.d.comb += w.eq(words[lane * W : (lane + 1) * W])
-            acc = self.acc(self.acc_rd.data[lane * A : (lane + 1) * A])
-            new = self.acc(self.acc_wr.data[lane * A : (lane + 1) * A])
-            on = valid & (w != 0) if lane == 0 else valid & odd_on & (w != 0)
-            m.d.comb += [
-                # signs from the sign bit and a zero test (no compare's carry chain)
-                new.e.eq(acc.e + Mux(~w[-1] & (w != 0), w, 0)),
-                new.i.eq(acc.i + Mux(w[-1], w, 0)),
-                self.acc_wr.en[lane].eq(on),
-            ]
+        on = Cat(valid, valid & odd_on) if P == 2 else valid
+        add_weights(m, self.acc, self.acc_rd.data, self.acc_wr, words, W, on)
 
         m.d.sync += self.done.eq(0)
         with m.FSM():
