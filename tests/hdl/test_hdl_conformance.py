@@ -52,7 +52,7 @@ CHUNKS = [
     (16, (16,)),
 ]
 VERILOG_CASES = (3, len(STDP_SEEDS) + 6)  # seed 12 with STDP, seed 33 without
-VERILOG_LANES = (1, 2, 4)  # (16: see the next commit)
+VERILOG_LANES = LANES
 # network files on a core larger than each network (16 x 16: the learning engine's reset
 # pass, K + 3 N cycles, is longer than the neuron engine's), on the Verilog
 NETWORKS = Path(__file__).resolve().parent / "networks"
@@ -61,7 +61,7 @@ FILE_STEPS = 30
 FILES = sorted(NETWORKS.glob("*.toml")) + [
     Path(__file__).resolve().parents[2] / "examples" / "networks" / "board_demo.toml"
 ]
-FILE_LANES = (1, 2, 4)  # (the files alternate between them; 8 and 16: see the next commit)
+FILE_LANES = (1, 2, 4, 8, 16)  # every lane count (the files alternate between them)
 
 
 def spec_of(lanes: int) -> CoreSpec:
