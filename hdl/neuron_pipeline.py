@@ -131,7 +131,10 @@ class PipelinedNeuronEngine(wiring.Component):
                 lane_data |= word & one_hot[lane].replicate(self.acc.size)
         else:
             lane_data = Array(words)[j1[:L]] if L else words[0]
-        acc = self.acc(lane_data)
+        # a signal, not the expression: each field's use would copy the whole select
+        lane_acc = Signal(self.acc.size)
+        m.d.comb += lane_acc.eq(lane_data)
+        acc = self.acc(lane_acc)
         m.d.comb += [
             self.acc_wr.addr.eq(j1[L:]),
             self.acc_wr.data.eq(0),
