@@ -32,5 +32,7 @@ def trunc(x: Value, k: int, bits: int) -> Value:
 
 
 def rnd(x: Value, k: int) -> Value:
-    """``rnd_k(x) = (x + 2^(k-1)) >> k`` (arithmetic shift when signed: halves go towards +inf)."""
-    return (x + (1 << (k - 1))) >> k
+    """``rnd_k(x) = (x + 2^(k-1)) >> k`` (arithmetic shift when signed: halves go towards +inf),
+    as ``(x >> k) + x[k-1]``: the same integer (the half carries out of the low ``k`` bits
+    exactly when bit ``k-1`` is set) from an adder of the high bits only."""
+    return (x >> k) + x[k - 1]
