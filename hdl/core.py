@@ -101,7 +101,7 @@ class Core(wiring.Component):
         neuron = m.submodules.neuron_engine = PipelinedNeuronEngine(spec) if wide else NeuronEngine(spec)
         # the wide core: one engine per matrix propagates and learns (no synapse and learning
         # engines); the FF engine walks the input rows from the step's start, the REC engine
-        # the neuron rows once the spike list is complete and the FF rows are done
+        # the neuron rows once the spike list is complete (each into its own accumulators)
         mats = []
         if wide:
             mats = [MatrixEngine(spec, FF), MatrixEngine(spec, REC)]
@@ -183,10 +183,7 @@ class Core(wiring.Component):
                 ]
                 if spec.stdp:
                     m.d.comb += engine.rule.eq(rules[mat])
-            m.d.comb += [
-                ff_engine.cols_go.eq(spikes_ready),
-                rec_engine.rows_go.eq(spikes_ready & ff_engine.rows_done),
-            ]
+            m.d.comb += [ff_engine.cols_go.eq(spikes_ready), rec_engine.rows_go.eq(spikes_ready)]
             held = Signal(2)
             now = Cat(ff_engine.done, rec_engine.done) | held
             m.d.comb += [ctrl.synapse_done.eq(now.all()), ctrl.learn_done.eq(now.all())]
@@ -380,66 +377,76 @@ class Core(wiring.Component):
         # from the step's start, the inputs' rows during the neuron phase; wide: the matrix
         # engines, from the step's start)
         propagating = stepping[Phase.SYNAPSE] | (stepping[Phase.NEURON] if P > 1 else 0)
+        # who fills the accumulators: the synapse engine, or (wide) each matrix engine its own
+        # sets (their sums are the neuron engine's: the FF and REC rows fill them side by side)
+        fillers = []
         if wide:
-            # the set being filled: by the FF engine's rows, then by the REC engine's, through
-            # one adder per lane (the engines give their chunks' words and weights)
-            filler_rd = read_port(n // P, P * acc.size).signature.create()
-            filler_wr = write_port(n // P, P * acc.size, P).signature.create()
-            ff_engine, rec_engine = mats
-
-            def filling(name):
-                return Mux(ff_engine.rows_done, getattr(rec_engine, name), getattr(ff_engine, name))
-
-            m.d.comb += [
-                filler_rd.addr.eq(filling("acc_read_addr")),
-                filler_rd.en.eq(filling("acc_read")),
-                filler_wr.addr.eq(filling("acc_add_addr")),
-            ]
-            add_weights(
-                m,
-                acc,
-                filler_rd.data,
-                filler_wr,
-                filling("acc_add_weights"),
-                spec.weight_bits,
-                filling("acc_add_lanes"),
-            )
-        else:
-            filler_rd, filler_wr = synapse.acc_rd, synapse.acc_wr
+            for engine in mats:
+                filler_rd = read_port(n // P, P * acc.size).signature.create()
+                filler_wr = write_port(n // P, P * acc.size, P).signature.create()
+                m.d.comb += [
+                    filler_rd.addr.eq(engine.acc_read_addr),
+                    filler_rd.en.eq(engine.acc_read),
+                    filler_wr.addr.eq(engine.acc_add_addr),
+                ]
+                add_weights(
+                    m,
+                    acc,
+                    filler_rd.data,
+                    filler_wr,
+                    engine.acc_add_weights,
+                    spec.weight_bits,
+                    engine.acc_add_lanes,
+                )
+                fillers.append((filler_rd, filler_wr))
+        elif synapse is not None:
+            fillers.append((synapse.acc_rd, synapse.acc_wr))
         if P == 1:
             users["acc"]["rd"] = [(stepping[Phase.SYNAPSE], synapse.acc_rd), (None, neuron_acc_rd)]
             users["acc"]["wr"] = [(stepping[Phase.SYNAPSE], synapse.acc_wr), (None, neuron_acc_wr)]
         else:
-            # two sets of accumulators: the neuron engine delivers set ``fresh`` (filled in the
-            # step before) while the synapse engine fills the other; they swap at each step's
+            # two sets of accumulators a filler: the neuron engine delivers set ``fresh`` (filled
+            # in the step before) while the filler fills the other; they swap at each step's
             # start; a reset pass clears both
             fresh = Signal()
             with m.If(ctrl.neuron_start & ~ctrl.reset):
                 m.d.sync += fresh.eq(~fresh)
-            sets = []
-            for b in range(2):
-                mem = m.submodules[f"mem_acc{b}"] = BlockMemory(n // P, P * acc.size, P, exclusive=False)
-                sets.append(mem)
-                reads, writes = fresh == b, (fresh == b) | stepping[Phase.RESET]
-                m.d.comb += [
-                    mem.rd.addr.eq(Mux(reads, neuron_acc_rd.addr, filler_rd.addr)),
-                    mem.rd.en.eq(Mux(reads, neuron_acc_rd.en, filler_rd.en)),
-                    mem.wr.addr.eq(Mux(writes, neuron_acc_wr.addr, filler_wr.addr)),
-                    mem.wr.data.eq(Mux(writes, neuron_acc_wr.data, filler_wr.data)),
-                    mem.wr.en.eq(Mux(writes, neuron_acc_wr.en, filler_wr.en)),
-                ]
-            m.d.comb += [
+            delivered = []  # each filler's set ``fresh``: its read data
+            for f, (filler_rd, filler_wr) in enumerate(fillers):
+                sets = []
+                for b in range(2):
+                    name = f"mem_acc{b}" if len(fillers) == 1 else f"mem_acc_{('ff', 'rec')[f]}{b}"
+                    mem = m.submodules[name] = BlockMemory(n // P, P * acc.size, P, exclusive=False)
+                    sets.append(mem)
+                    reads, writes = fresh == b, (fresh == b) | stepping[Phase.RESET]
+                    m.d.comb += [
+                        mem.rd.addr.eq(Mux(reads, neuron_acc_rd.addr, filler_rd.addr)),
+                        mem.rd.en.eq(Mux(reads, neuron_acc_rd.en, filler_rd.en)),
+                        mem.wr.addr.eq(Mux(writes, neuron_acc_wr.addr, filler_wr.addr)),
+                        mem.wr.data.eq(Mux(writes, neuron_acc_wr.data, filler_wr.data)),
+                        mem.wr.en.eq(Mux(writes, neuron_acc_wr.en, filler_wr.en)),
+                    ]
+                m.d.comb += filler_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data))
+                delivered.append(sets)
+            if wide:
+                # the FF and REC parts of each neuron's input: exact (``acc_bits`` holds the sum
+                # of all its weights, so each part and their sum)
+                for lane in range(P):
+                    total = acc(neuron.acc_rd.data[lane * acc.size : (lane + 1) * acc.size])
+                    parts = [
+                        acc(Mux(fresh, b1.rd.data, b0.rd.data)[lane * acc.size : (lane + 1) * acc.size])
+                        for b0, b1 in delivered
+                    ]
+                    m.d.comb += [total.e.eq(parts[0].e + parts[1].e), total.i.eq(parts[0].i + parts[1].i)]
+            else:
                 # the neuron engine's accumulator: one 2P:1 multiplexer (set, lane), not two in
                 # a row (the delivery behind it is the ECP5 build's critical path)
-                neuron.acc_rd.data.eq(
-                    Mux(fresh, sets[1].rd.data, sets[0].rd.data)
-                    if wide  # (its accumulators ``P`` a word)
-                    else Array(
-                        mem.rd.data[h * acc.size : (h + 1) * acc.size] for mem in sets for h in range(P)
-                    )[Cat(lane, fresh)]
-                ),
-                filler_rd.data.eq(Mux(fresh, sets[0].rd.data, sets[1].rd.data)),
-            ]
+                (sets,) = delivered
+                m.d.comb += neuron.acc_rd.data.eq(
+                    Array(mem.rd.data[h * acc.size : (h + 1) * acc.size] for mem in sets for h in range(P))[
+                        Cat(lane, fresh)
+                    ]
+                )
         list_reader = mats[0] if wide else synapse  # the FF engine reads the lists in a wide core
         users["spikes"]["rd"] = [(propagating if wide else stepping[Phase.SYNAPSE], list_reader.spikes_rd)]
         users["spikes"]["wr"] = [(None, neuron.spike_wr)]

@@ -53,12 +53,11 @@ class MatrixEngine(wiring.Component):
 
     ``start`` runs a step's pass (``reset`` high: clears the traces instead and stops);
     ``done`` pulses at its end. ``rows_go`` / ``cols_go``: the row / column walks may begin
-    (the REC rows need the neuron spikes and the accumulators, which the FF rows fill
-    first; the FF columns need the neuron spikes); ``rows_done`` is high from the end of the
-    row walks to the next ``start``. Lists as in :class:`hdl.synapse_engine.SynapseEngine`.
-    Ports: ``w{b}_rd``/``w{b}_wr`` the banks'; ``acc_*`` a chunk's accumulator word (``P``
-    neurons a word) and weights, which the core adds (one adder per lane for both engines,
-    :func:`hdl.synapse_engine.add_weights`); with ``spec.stdp``: ``pre_*``/``post_*`` the trace memories and
+    (the REC rows and the FF columns need the neuron spikes). Lists as in
+    :class:`hdl.synapse_engine.SynapseEngine`. Ports: ``w{b}_rd``/``w{b}_wr`` the banks';
+    ``acc_*`` a chunk's accumulator word (``P`` neurons a word) and weights, which the core
+    adds to this engine's own accumulators (:func:`hdl.synapse_engine.add_weights`); with
+    ``spec.stdp``: ``pre_*``/``post_*`` the trace memories and
     ``pre_en_rd``/``post_en_rd`` the row / column enable bits, ``P`` elements a word.
     """
 
@@ -76,7 +75,6 @@ class MatrixEngine(wiring.Component):
             "done": Out(1),
             "rows_go": In(1, init=1),
             "cols_go": In(1, init=1),
-            "rows_done": Out(1),
             "rule": In(rule_layout(spec)),
             "n_inputs": In(range(k + 1)),
             "n_neurons": In(range(n + 1)),
@@ -281,7 +279,6 @@ class MatrixEngine(wiring.Component):
                         t.eq(0),
                         ltp.eq(0),
                         from_inputs.eq(mat == FF),
-                        self.rows_done.eq(0),
                     ]
                     if learning:
                         m.d.sync += post_side.eq(1)
@@ -326,8 +323,6 @@ class MatrixEngine(wiring.Component):
                 # the list read of entry ``s`` is issued (data next cycle)
                 with m.If((s == count) | (ltp & ~rule_on)):
                     m.d.sync += s.eq(0)
-                    with m.If(~ltp):
-                        m.d.sync += self.rows_done.eq(1)
                     if learning:
                         with m.If(~ltp & rule_on):
                             m.d.sync += [ltp.eq(1), from_inputs.eq(0)]

@@ -199,7 +199,7 @@ def wide_cycles(
     otherwise, and a drain), then walks rows (3 cycles to fetch each, then ``ceil(N / P)``
     chunks), columns (3 to fetch, ``ceil(len / P)`` chunks for a plastic one) and bumps (3
     a spiking element). The FF engine's rows start at once, its columns when the neuron
-    engine is done (``ready``); the REC engine's rows need both that and the FF rows done.
+    engine is done (``ready``), and so do the REC engine's rows.
     """
     P = lanes
     cn, ck = -(-n // P), -(-k // P)
@@ -210,15 +210,15 @@ def wide_cycles(
             return 0
         return words + 3 if on else 3
 
-    # FF: decay, rows (``rows_done`` from ``ff_rows``), columns after ``ready``, bumps
+    # FF: decay, rows (done at ``ff_rows``), columns after ``ready``, bumps
     ff_rows = 3 + decay(ff_rule, cn + ck) + i * (3 + cn)
     if stdp and ff_rule:
         cols = max(ff_rows, ready) + 1 + ltp_ff_cols * (3 + ck) + (s - ltp_ff_cols) * 3
         ff_done = cols + 1 + 3 * i + 3 * s + 3
     else:
         ff_done = ff_rows + 1
-    # REC: decay, rows once ``ready`` and the FF rows are done, columns, bumps
-    rows = max(1 + decay(rec_rule, 2 * cn), ready, ff_rows) + 1 + s * (3 + cn)
+    # REC: decay, rows once ``ready`` (into accumulators of its own), columns, bumps
+    rows = max(1 + decay(rec_rule, 2 * cn), ready) + 1 + s * (3 + cn)
     if stdp and rec_rule:
         cols = rows + 2 + ltp_rec_cols * (3 + cn) + (s - ltp_rec_cols) * 3
         rec_done = cols + 1 + 3 * s + 2

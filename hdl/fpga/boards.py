@@ -81,7 +81,7 @@ BOARDS = {
             25_000_000,
             "ulx3s",
             "Radiona ULX3S 85F (ECP5: 84k LUTs, 208 EBR, 156 DSP), 25 MHz",
-            lanes=16,
+            lanes=8,  # (16 lanes place, but nextpnr's router2 stalls at ~900 overused wires)
         ),
         Board(
             "ulx3s-45f",
@@ -91,7 +91,7 @@ BOARDS = {
             25_000_000,
             "ulx3s",
             "Radiona ULX3S 45F (ECP5: 44k LUTs, 108 EBR, 72 DSP), 25 MHz",
-            lanes=8,  # (16 lanes take ~101 DSPs)
+            lanes=8,  # (16 lanes take ~101 DSPs of its 72)
         ),
         Board(
             "ulx3s-25f",

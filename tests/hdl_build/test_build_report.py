@@ -143,20 +143,21 @@ def test_two_lanes_figures_and_board_defaults():
     phases = max(i * 130 + 6, 6 * 256 + 7) + s * 130
     assert two.step_cycles == 5 + phases + 2 * s + max(ff, rec) == 13_802
     assert two.step_cycles < 0.55 * one.step_cycles
-    # sixteen lanes (the wide core): the neuron engine done at N + 5; the FF engine decays
-    # (16 + 16 words + 3), walks the 26 input rows (3 + 16 chunks each), then, the neurons
-    # done, the 26 columns (3 + 16) and bumps (3 per input and per neuron); the REC engine
-    # walks the 26 neuron rows once the FF rows are done, then the 26 columns, then bumps
-    wide = Figures(CoreSpec(lanes=16), 25e6, None, 0.1)
-    rows_ff = 3 + (16 + 16 + 3) + i * (3 + 16)
-    ff = max(rows_ff, 256 + 5) + 5 + s * (3 + 16) + 3 * i + 3 * s
-    rows_rec = max(1 + (2 * 16 + 3), 256 + 5, rows_ff) + 1 + s * (3 + 16)
-    rec = rows_rec + 5 + s * (3 + 16) + 3 * s
-    assert wide.step_cycles == 5 + max(ff, rec) + 2 * s == 1_661
+    # eight lanes (the wide core): the neuron engine done at N + 5; the FF engine decays
+    # (32 + 32 words + 3), walks the 26 input rows (3 + 32 chunks each), then, the neurons
+    # done, the 26 columns (3 + 32) and bumps (3 per input and per neuron); the REC engine,
+    # into accumulators of its own, walks the 26 neuron rows once the neurons are done, then
+    # the 26 columns, then bumps
+    wide = Figures(CoreSpec(lanes=8), 25e6, None, 0.1)
+    rows_ff = 3 + (32 + 32 + 3) + i * (3 + 32)
+    ff = max(rows_ff, 256 + 5) + 5 + s * (3 + 32) + 3 * i + 3 * s
+    rows_rec = max(1 + (2 * 32 + 3), 256 + 5) + 1 + s * (3 + 32)
+    rec = rows_rec + 5 + s * (3 + 32) + 3 * s
+    assert wide.step_cycles == 5 + max(ff, rec) + 2 * s == 2_222
     assert wide.realtime_factor(1e-4, 25e6) > 1  # issue 13's ECP5 bar: dt 0.1 ms at 25 MHz
     assert CoreSpec(lanes=2) == CoreSpec() == CoreSpec(lanes=16)  # a schedule: the same arithmetic
     assert boards.get("icebreaker").lanes == 1
-    assert boards.get("ulx3s-85f").lanes == 16 and boards.get("ulx3s-45f").lanes == 8
+    assert boards.get("ulx3s-85f").lanes == boards.get("ulx3s-45f").lanes == 8
     args = argparse.Namespace(spec_json='{"lanes": 1}', target=None)
     assert names_lanes(args) and not names_lanes(argparse.Namespace(spec_json="{}", target=None))
     with pytest.raises(NetworkError, match="lanes"):
@@ -181,7 +182,7 @@ def test_board_lanes_fit_the_sizes(tmp_path, monkeypatch):
         raise Built
 
     monkeypatch.setattr(command, "build", fake_build)
-    for inputs, neurons, lanes in ((8, 12, 1), (6, 8, 2), (8, 16, 8), (32, 32, 16), (32, 4, 4)):
+    for inputs, neurons, lanes in ((8, 12, 1), (6, 8, 2), (8, 16, 8), (32, 32, 8), (32, 4, 4)):
         args = argparse.Namespace(
             board="ulx3s-85f", spec_json="{}", target=None, output=tmp_path, clock_mhz=None, baud=1_000_000
         )
