@@ -66,7 +66,9 @@ class SkewedWeights(wiring.Component):
         for x in (lanes, cols):
             log2(x)  # (raises unless a power of two)
         if rows % lanes or cols % lanes:
-            raise ValueError(f"{lanes} lanes need rows and columns in multiples of {lanes}, got {rows} x {cols}")
+            raise ValueError(
+                f"{lanes} lanes need rows and columns in multiples of {lanes}, got {rows} x {cols}"
+            )
         self.rows, self.cols, self.lanes, self.width = rows, cols, lanes, width
         self.bank_depth = rows * cols // lanes
         bw, aw = addr_width(self.bank_depth), addr_width(rows * cols)
