@@ -49,7 +49,7 @@ from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
-from .memories import addr_width, enable_layout, read_port, rule_layout, write_port
+from .memories import enable_layout, read_port, rule_layout, step_lists, write_port
 from .stdp_arith import bumped_trace, trace_factor, weight_step, window_by_product
 from .weight_memory import banked
 
@@ -90,13 +90,7 @@ class LearningEngine(wiring.Component):
             "go": In(1, init=1),
             "done": Out(1),
             "rules": In(data.ArrayLayout(self.rule, 2)),
-            "n_inputs": In(range(k + 1)),
-            "n_neurons": In(range(n + 1)),
-            "spike_count": In(range(n + 1)),
-            "input_count": In(range(k + 1)),
-            "input_bank": In(1),
-            "spikes_rd": read_port(n, addr_width(n)),
-            "inputs_rd": read_port(2 * k, addr_width(k)),
+            **step_lists(spec),
             # the enable bits, one lane per trace memory (TraceKind order): lane ``mat * 2 + side``
             "enable_rd": read_port(max(n, k), enable_layout().size),
         }

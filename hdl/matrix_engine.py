@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
-from .memories import addr_width, read_port, rule_layout, write_port
+from .memories import addr_width, read_port, rule_layout, step_lists, write_port
 from .skewed_memory import log2, to_banks, to_lanes
 from .stdp_arith import bounded_weight, bumped_trace, trace_factor, weight_delta, window_by_product, writes
 
@@ -76,12 +76,7 @@ class MatrixEngine(wiring.Component):
             "rows_go": In(1, init=1),
             "cols_go": In(1, init=1),
             "rule": In(rule_layout(spec)),
-            "n_inputs": In(range(k + 1)),
-            "n_neurons": In(range(n + 1)),
-            "spike_count": In(range(n + 1)),
-            "input_count": In(range(k + 1)),
-            "input_bank": In(1),
-            "spikes_rd": read_port(n, addr_width(n)),
+            **step_lists(spec, inputs=mat == FF),  # (the REC engine never reads the inputs)
             # propagation: the read of the accumulator word of a chunk (stage 0), then the
             # chunk's weights in lane order to add to it (stage 1, the core's adders)
             "acc_read_addr": Out(addr_width(n // P)),
@@ -90,8 +85,6 @@ class MatrixEngine(wiring.Component):
             "acc_add_weights": Out(P * spec.weight_bits),
             "acc_add_lanes": Out(P),
         }
-        if mat == FF:
-            members["inputs_rd"] = read_port(2 * k, addr_width(k))
         for b in range(P):
             members[f"w{b}_rd"] = read_port(self.rows * n // P, spec.weight_bits)
             members[f"w{b}_wr"] = write_port(self.rows * n // P, spec.weight_bits)

@@ -118,6 +118,25 @@ def rule_layout(spec: CoreSpec) -> data.StructLayout:
     )
 
 
+def step_lists(spec: CoreSpec, *, inputs: bool = True) -> dict:
+    """The signature members through which an engine reads a step's spikes: the counts in
+    use (``n_inputs``, ``n_neurons``), the neuron spikes (entries ``0..spike_count-1`` of the
+    spike list) and (``inputs``) the input spikes (entries ``0..input_count-1`` of bank
+    ``input_bank`` of the input list)."""
+    n, k = spec.max_neurons, spec.max_inputs
+    members = {
+        "n_inputs": In(range(k + 1)),
+        "n_neurons": In(range(n + 1)),
+        "spike_count": In(range(n + 1)),
+        "input_count": In(range(k + 1)),
+        "input_bank": In(1),
+        "spikes_rd": read_port(n, addr_width(n)),
+    }
+    if inputs:
+        members["inputs_rd"] = read_port(2 * k, addr_width(k))
+    return members
+
+
 def addr_width(depth: int) -> int:
     """Address bits of a memory of ``depth`` words."""
     return max(1, (depth - 1).bit_length())

@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from snn.core_spec import CoreSpec
 
-from .memories import acc_layout, addr_width, read_port, write_port
+from .memories import acc_layout, read_port, step_lists, write_port
 
 
 def add_weights(m: Module, acc: data.StructLayout, old, wr, weights, weight_bits: int, lanes_on) -> None:
@@ -67,12 +67,7 @@ class SynapseEngine(wiring.Component):
                 "done": Out(1),
                 # two lanes: the spike list is complete (the inputs' rows go first)
                 "spikes_ready": In(1, init=1),
-                "n_neurons": In(range(n + 1)),
-                "spike_count": In(range(n + 1)),
-                "input_count": In(range(k + 1)),
-                "input_bank": In(1),
-                "spikes_rd": read_port(n, addr_width(n)),
-                "inputs_rd": read_port(2 * k, addr_width(k)),
+                **step_lists(spec),
                 "ff_rd": read_port(k * n // P, P * spec.weight_bits),
                 "rec_rd": read_port(n * n // P, P * spec.weight_bits),
                 "acc_rd": read_port(n // P, P * self.acc.size),
