@@ -112,12 +112,10 @@ class Core(wiring.Component):
         # the learning engine; two lanes: one per matrix, side by side (each with its own
         # copy of the spike list and of the enable bits, the memories both would read)
         learns = []
-        if wide:
-            pass
-        elif spec.stdp and spec.lanes == 1:
+        if spec.stdp and spec.lanes == 1:
             learns = [LearningEngine(spec)]
             m.submodules.learning_engine = learns[0]
-        elif spec.stdp:
+        elif spec.stdp and spec.lanes == 2:
             # each walks two synapses a cycle (``pairs``: both banks of its matrix read and
             # written in a cycle, the partner traces and enable bits of odd positions from copies)
             learns = [LearningEngine(spec, (FF,), pairs=True), LearningEngine(spec, (REC,), pairs=True)]
