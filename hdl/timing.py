@@ -173,12 +173,6 @@ WIDE_OVERHEAD = 5
 WIDE_SPIKES_READY = 1  # from the neuron engine's ``done`` to the matrix engines' ``spikes_ready``
 
 
-def neuron_pass(n: int, lanes: int) -> int:
-    """Cycles from the neuron engine's ``start`` to its ``done`` pulse (the wide core's
-    :class:`hdl.neuron_pipeline.PipelinedNeuronEngine` takes a neuron a cycle)."""
-    return n + PIPELINE_CYCLES if lanes > 2 else 6 * n + 2
-
-
 def wide_cycles(
     k: int,
     n: int,
@@ -203,7 +197,8 @@ def wide_cycles(
     """
     P = lanes
     cn, ck = -(-n // P), -(-k // P)
-    ready = neuron_pass(n, P) + WIDE_SPIKES_READY
+    # the pipelined neuron engine (a neuron a cycle) is done at ``n + PIPELINE_CYCLES``
+    ready = n + PIPELINE_CYCLES + WIDE_SPIKES_READY
 
     def decay(on: bool, words: int) -> int:
         if not stdp:
